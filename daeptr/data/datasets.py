@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import http.client
 import io
 import os
 import pathlib
@@ -179,7 +180,7 @@ def locate(
     if download:
         try:
             folder = fetch(src, cache)
-        except (urllib.error.URLError, OSError) as err:
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as err:
             raise DataNotFoundError(_not_found_message(src, roots, f"download failed: {err}")) from err
         if verify:
             verify_files(folder, src)
@@ -243,7 +244,7 @@ def read_lastfm(folder: str | os.PathLike) -> pd.DataFrame:
         int_columns=TAG_COLUMNS,
         header=("userID", "artistID", "tagID", "timestamp"),
     )
-    _check_distinct(table, path)
+    _check_distinct(table, path, first_line=2)
     return table
 
 
@@ -267,7 +268,7 @@ def read_ml10m(folder: str | os.PathLike, *, verify: bool = True) -> pd.DataFram
     table = read_table(
         path, sep="::", names=TAG_COLUMNS, int_columns=("user", "item", "timestamp"),
     )
-    _check_distinct(table, path)
+    _check_distinct(table, path, first_line=1)
     if verify:
         counts = {
             "assignments": len(table),
@@ -283,13 +284,16 @@ def read_ml10m(folder: str | os.PathLike, *, verify: bool = True) -> pd.DataFram
     return table
 
 
-def _check_distinct(table: pd.DataFrame, path: pathlib.Path) -> None:
+def _check_distinct(table: pd.DataFrame, path: pathlib.Path, first_line: int) -> None:
+    """`first_line`: the 1-based file line of the first data row (2 after a header)."""
     duplicated = table.duplicated(["user", "item", "tag"])
     if duplicated.any():
         row = int(duplicated.to_numpy().argmax())
+        key = tuple(table[["user", "item", "tag"]].iloc[row])
+        earlier = int((table[["user", "item", "tag"]] == key).all(axis=1).to_numpy().argmax())
         raise DataFormatError(
-            f"{path}: (user, item, tag) of data row {row + 1} occurs twice; "
-            "a tag assignment must be unique"
+            f"{path}:{first_line + row}: (user, item, tag) {key} already occurs on line "
+            f"{first_line + earlier}; a tag assignment must be unique"
         )
 
 

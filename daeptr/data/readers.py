@@ -13,7 +13,9 @@ from typing import Sequence
 
 import pandas as pd
 
-_INTEGER = re.compile(r"-?\d+")
+# ASCII digits only: `\d` would also accept other scripts' digits (e.g. "١٢" -> 12).
+_INTEGER = re.compile(r"-?[0-9]+")
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 class DataFormatError(ValueError):
@@ -90,6 +92,15 @@ def read_table(
             row = int((~ok).to_numpy().argmax())
             raise DataFormatError(
                 f"{path}:{first + row + 1}: column {column!r} must be an integer, "
+                f"found {values.iloc[row]!r}"
+            )
+        # A value out of int64 range would raise a bare OverflowError without file or line.
+        long = (values.str.len() > 18).to_numpy().nonzero()[0]
+        out_of_range = [r for r in long if not _INT64[0] <= int(values.iloc[r]) <= _INT64[1]]
+        if out_of_range:
+            row = int(out_of_range[0])
+            raise DataFormatError(
+                f"{path}:{first + row + 1}: column {column!r} must be a 64-bit integer, "
                 f"found {values.iloc[row]!r}"
             )
         table[column] = values.astype("int64")

@@ -1,0 +1,119 @@
+"""Mask-out corruption of the input tag set, Eq. 7 of DAE-PTR.
+
+    P(ỹ_t = 0)   = c
+    P(ỹ_t = y_t) = 1 − c          (c = ``rate``, the corruption level)
+
+The input is a post's tag set as padded ids ``[B, L]`` (pad -1) rather than the
+multi-hot ``y ∈ {0,1}^{|T|}``: only the present tags can be dropped (an absent
+tag is 0 either way), so the noise is drawn for L ≈ 30 ids instead of |T|.
+"""
+
+import numbers
+
+import keras
+import tensorflow as tf
+
+
+def multi_hot(ids, weights, depth):
+    """Densify padded ids into ``[B, depth]``: ``out[b, ids[b, l]] += weights[b, l]``.
+
+    Args:
+        ids: int ``[B, L]``, padded with -1. Ids outside ``[0, depth)``
+            (padding included) contribute nothing. Ids are expected to be
+            unique within a row; a repeated id would add its weights.
+        weights: float ``[B, L]``; the output has its dtype.
+        depth: number of columns (|T|), a Python int for a static shape.
+
+    Returns:
+        ``[B, depth]`` tensor of ``weights.dtype``.
+    """
+    ids = tf.cast(ids, tf.int32)
+    weights = tf.convert_to_tensor(weights)
+    valid = (ids >= 0) & (ids < depth)
+    batch = tf.shape(ids)[0]
+    # Flat segment b·depth + id. Invalid ids are redirected to column 0 with a
+    # weight of 0: a -1 (or an id >= depth) would otherwise land in the
+    # neighbouring row's segment.
+    segments = tf.range(batch)[:, None] * depth + tf.where(valid, ids, 0)
+    values = tf.where(valid, weights, tf.zeros_like(weights))
+    # unsorted_segment_sum rather than one_hot(ids, depth)-and-reduce: on CPU
+    # (B=1024, L=30, |T|=3000) it took 2.4 ms (1.2 ms under XLA) against
+    # 44 ms (25 ms) for one_hot, which materialises a [B, L, |T|] tensor;
+    # tensor_scatter_nd_add / scatter_nd were in between (2.7–3.4 ms).
+    flat = tf.math.unsorted_segment_sum(
+        tf.reshape(values, [-1]), tf.reshape(segments, [-1]), batch * depth
+    )
+    return tf.reshape(flat, [batch, depth])
+
+
+@keras.saving.register_keras_serializable(package="daeptr")
+class MaskOut(keras.layers.Layer):
+    """Eq. 7: drop each present tag of the input with probability ``rate``.
+
+    Args:
+        num_tokens: |T|, the width of the dense output.
+        rate: corruption level c in [0, 1]; 1 drops everything.
+        rescale: multiply kept entries by 1/(1 − c), as CDAE does, so that
+            E[ỹ] = y. The paper's Eq. 7 keeps them at y_t (``False``). With
+            c = 1 there is nothing left to rescale and the output is all zeros.
+        dense: return the corrupted multi-hot ``[B, num_tokens]`` (True) or the
+            per-id weights ``[B, L]`` (False; 0 at padding and at dropped ids)
+            for an encoder that gathers W's columns instead of a dense matmul.
+        seed: seed of the layer's own ``keras.random.SeedGenerator``; two
+            layers with the same seed draw the same sequence of masks; None
+            draws a random seed (also when rebuilt from the config).
+
+    Call args:
+        inputs: int ``[B, L]`` tag ids, padded with -1.
+        training: corrupt only when True; False/None give the clean input.
+
+    Output dtype is the layer's compute dtype (float32 unless a mixed
+    precision policy is set).
+    """
+
+    def __init__(self, num_tokens, rate, rescale=False, dense=True, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(num_tokens, bool) or not isinstance(num_tokens, numbers.Integral) or num_tokens < 1:
+            raise ValueError(
+                f"MaskOut: `num_tokens` must be a positive int, got num_tokens={num_tokens!r}"
+            )
+        num_tokens = int(num_tokens)  # numpy ints would not serialise to JSON
+        rate = float(rate)
+        if not 0.0 <= rate <= 1.0:  # also rejects NaN
+            raise ValueError(f"MaskOut: `rate` must be in [0, 1], got rate={rate!r}")
+        self.num_tokens = num_tokens
+        self.rate = rate
+        self.rescale = bool(rescale)
+        self.dense = bool(dense)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        # rate == 1 keeps nothing, so the factor is never applied; 1.0 avoids
+        # an inf in the graph (inf · 0 = NaN at padding).
+        self._keep_scale = 1.0 / (1.0 - rate) if self.rescale and rate < 1.0 else 1.0
+
+    def call(self, inputs, training=None):
+        ids = tf.cast(inputs, tf.int32)
+        y = tf.cast(ids >= 0, self.compute_dtype)
+        if training and self.rate > 0.0:
+            # u ~ U[0, 1): P(u >= c) = 1 − c, and nothing survives at c = 1.
+            u = keras.random.uniform(tf.shape(ids), dtype="float32", seed=self.seed_generator)
+            keep = tf.cast(u >= self.rate, y.dtype)
+            y = y * keep * tf.cast(self._keep_scale, y.dtype)
+        if self.dense:
+            return multi_hot(ids, y, self.num_tokens)
+        return y
+
+    def compute_output_shape(self, input_shape):
+        if self.dense:
+            return (input_shape[0], self.num_tokens)
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_tokens": self.num_tokens,
+            "rate": self.rate,
+            "rescale": self.rescale,
+            "dense": self.dense,
+            "seed": self.seed,
+        }

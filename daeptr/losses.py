@@ -1,0 +1,79 @@
+"""Reconstruction term of the DAE-PTR objective, Eq. 11.
+
+    ℓ = − Σ_{(u,i)∈Ω} Σ_{t=1}^{|T|} [ y_t log ŷ_t + (1 − y_t) log(1 − ŷ_t) ],
+    ŷ = σ(logits)                                                (Eq. 10, f = σ)
+
+The target y is a post's tag set, i.e. a multi-hot vector over |T| tags with a
+handful of ones. Instead of densifying it we use the stable logit form of the
+binary cross-entropy, BCE(y, σ(x)) = softplus(x) − x·y, and sum it over t:
+
+    Σ_t BCE(y_t, σ(x_t)) = Σ_t softplus(x_t) − Σ_{t ∈ y} x_t .
+
+The first sum is over all tags, the second is a gather of the few positive
+logits, so the target never costs O(|T|) memory.
+"""
+
+import keras
+import tensorflow as tf
+
+
+def summed_bce_from_logits(tag_ids, logits):
+    """Per-post Σ_t BCE(y_t, σ(logits_t)) for a sparse multi-hot target.
+
+    Args:
+        tag_ids: int ``[B, L]`` tag ids of each post, padded with -1. Ids must
+            be unique within a row (a tag set); a duplicated id would count
+            its logit twice.
+        logits: float ``[B, T]`` pre-sigmoid decoder outputs.
+
+    Returns:
+        float ``[B]``, the reconstruction loss of each post.
+    """
+    logits = tf.convert_to_tensor(logits)
+    tag_ids = tf.cast(tag_ids, tf.int32)
+    present = tag_ids >= 0
+    # tf.gather rejects -1 on CPU, so padding reads the (always valid) id 0
+    # and is zeroed afterwards.
+    positive_logits = tf.gather(logits, tf.where(present, tag_ids, 0), batch_dims=1)
+    positive_logits = tf.where(present, positive_logits, tf.zeros_like(positive_logits))
+    return tf.reduce_sum(tf.math.softplus(logits), axis=-1) - tf.reduce_sum(
+        positive_logits, axis=-1
+    )
+
+
+@keras.saving.register_keras_serializable(package="daeptr")
+class SummedBinaryCrossentropy(keras.losses.Loss):
+    """Eq. 11 reconstruction loss, from logits, with padded tag ids as target.
+
+    ``y_true`` is the post's tag ids, int ``[B, L]`` padded with -1 (the only
+    accepted target form: a dense multi-hot ``[B, T]`` target is *not*
+    accepted). ``y_pred`` is the decoder's LOGITS ``[B, T]`` (apply the
+    paper's output sigmoid only at prediction time).
+
+    Reductions:
+        ``"sum"`` (default): sum over the posts of the batch, literally Eq. 11
+            (Σ over Ω, restricted to the mini-batch).
+        ``"sum_over_batch_size"``: the mean per post (the Eq. 11 sum divided by
+            the batch size), which keeps the gradient scale independent of B.
+        ``"none"``: the per-post vector ``[B]``.
+    """
+
+    def __init__(self, reduction="sum", name="summed_binary_crossentropy", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        # Loss.__call__ casts y_true (the tag ids) to this dtype before call();
+        # half-precision floats cannot hold ids above 2048 (float16) or 256
+        # (bfloat16) exactly and would silently point at the wrong tags.
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(
+                "SummedBinaryCrossentropy: `dtype` must be float32 or float64 "
+                f"(the tag ids travel through it), got dtype={self.dtype!r}"
+            )
+
+    def call(self, y_true, y_pred):
+        # Loss.__call__ has already cast y_true to the loss dtype (float32);
+        # tag ids < 2**24 survive that round trip exactly.
+        return summed_bce_from_logits(tf.cast(y_true, tf.int32), y_pred)
+
+    def get_config(self):
+        # Loss.get_config leaves out dtype, which this loss validates.
+        return {**super().get_config(), "dtype": self.dtype}

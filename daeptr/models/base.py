@@ -1,0 +1,55 @@
+"""Base class of the tag recommenders: a Keras model whose objective is its own.
+
+Like TFRS' `tfrs.Model`, a subclass writes `compute_objective(batch, training)` — the
+paper's data term — and the base `train_step` adds the regularizers attached to its
+weights (`self.losses`) and reports `loss`, `regularization_loss` and `total_loss`
+separately, so that TensorBoard shows Eq. 11's two parts apart.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+
+class TagRecommender(keras.Model):
+    """A model that scores every tag for a batch of posts."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.regularization_tracker = keras.metrics.Mean(name="regularization_loss")
+        self.total_tracker = keras.metrics.Mean(name="total_loss")
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.regularization_tracker, self.total_tracker]
+
+    def compute_objective(self, batch, training: bool) -> tf.Tensor:
+        """The data term of the objective for one mini-batch (a scalar)."""
+        raise NotImplementedError
+
+    def score(self, batch) -> tf.Tensor:
+        """Scores [B, |T|] of every tag for every post of `batch` (higher is better)."""
+        return self(batch, training=False)
+
+    def _objective(self, batch, training):
+        loss = self.compute_objective(batch, training=training)
+        regularization = tf.add_n(self.losses) if self.losses else tf.zeros_like(loss)
+        return loss, regularization, loss + regularization
+
+    def _report(self, loss, regularization, total):
+        self.loss_tracker.update_state(loss)
+        self.regularization_tracker.update_state(regularization)
+        self.total_tracker.update_state(total)
+        return {m.name: m.result() for m in self.metrics}
+
+    def train_step(self, batch):
+        with tf.GradientTape() as tape:
+            loss, regularization, total = self._objective(batch, training=True)
+        gradients = tape.gradient(total, self.trainable_variables)
+        self.optimizer.apply(gradients, self.trainable_variables)
+        return self._report(loss, regularization, total)
+
+    def test_step(self, batch):
+        return self._report(*self._objective(batch, training=False))

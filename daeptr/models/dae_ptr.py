@@ -1,0 +1,116 @@
+"""DAE-PTR: personalized tag recommendation with a denoising auto-encoder (Zhao et al. 2022).
+
+For a post (u, i) with tag vector y ∈ {0,1}^|T|:
+
+    ỹ ~ MaskOut_c(y)                           Eq. 7   drop each tag with probability c
+    p_u = P·onehot(u),  q_i = Q·onehot(i)      Eq. 8   P ∈ R^{|U|×K}, Q ∈ R^{|I|×K}
+    z = g(W·ỹ + p_u + q_i + b)                 Eq. 9   W ∈ R^{K×|T|}, b ∈ R^K
+    ŷ = f(W′·z + b′)                           Eq. 10  W′ ∈ R^{|T|×K}, b′ ∈ R^|T|
+    ℓ = −Σ_Ω Σ_t [y log ŷ + (1−y) log(1−ŷ)]    Eq. 11  (from logits, f = σ)
+        + λ/2 (‖W‖² + ‖W′‖² + ‖b‖² + ‖b′‖² + ‖P‖² + ‖Q‖²)   Eq. 12
+
+`call` returns the logits W′·z + b′; ŷ = σ(logits) and the ranking of tags is the same.
+W is stored transposed (|T|×K) so that W·ỹ can be a gather of the few present tags' rows
+(`encoder="sparse"`) instead of a dense |T|×K product (`encoder="dense"`); both compute the
+same function.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from daeptr.layers import MaskOut
+from daeptr.losses import SummedBinaryCrossentropy
+from daeptr.models.base import TagRecommender
+from daeptr.regularizers import HalfL2
+
+ENCODERS = ("sparse", "dense")
+
+
+@keras.saving.register_keras_serializable(package="daeptr")
+class DAEPTR(TagRecommender):
+    """DAE-PTR (Eq. 7–12).
+
+    Args:
+      num_users, num_items, num_tags: |U|, |I|, |T|.
+      latent_dim: K.
+      corruption: c of Eq. 7, in [0, 1].
+      l2: λ of Eq. 12.
+      hidden_activation: g (the paper: sigmoid). The output f is always the sigmoid,
+        which the cross-entropy of Eq. 11 presumes.
+      loss_reduction: "sum" — Eq. 11 summed over the posts of the mini-batch, with Eq. 12
+        added once per mini-batch (a literal TensorFlow reading of the paper); "mean" — the
+        per-post mean, which weighs Eq. 12 batch-size times more.
+      rescale: scale kept inputs by 1/(1−c) (CDAE's variant; not in Eq. 7).
+      encoder: "sparse" (gather W's rows of the kept tags) or "dense" (multi-hot matmul).
+      seed: seed of the corruption noise.
+    """
+
+    def __init__(
+        self,
+        num_users: int,
+        num_items: int,
+        num_tags: int,
+        latent_dim: int = 512,
+        corruption: float = 0.8,
+        l2: float = 0.01,
+        hidden_activation: str = "sigmoid",
+        loss_reduction: str = "sum",
+        rescale: bool = False,
+        encoder: str = "sparse",
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
+        if loss_reduction not in ("sum", "mean"):
+            raise ValueError(f"loss_reduction must be 'sum' or 'mean', got {loss_reduction!r}")
+        if latent_dim < 1:
+            raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
+        self.config = dict(
+            num_users=num_users, num_items=num_items, num_tags=num_tags,
+            latent_dim=latent_dim, corruption=corruption, l2=l2,
+            hidden_activation=hidden_activation, loss_reduction=loss_reduction,
+            rescale=rescale, encoder=encoder, seed=seed,
+        )
+        regularizer = HalfL2(l2)
+        self.mask_out = MaskOut(num_tags, corruption, rescale=rescale,
+                                dense=encoder == "dense", seed=seed)
+        self.user_embedding = keras.layers.Embedding(  # P
+            num_users, latent_dim, embeddings_regularizer=regularizer, name="P")
+        self.item_embedding = keras.layers.Embedding(  # Q
+            num_items, latent_dim, embeddings_regularizer=regularizer, name="Q")
+        self.W = self.add_weight(  # stored as Wᵀ: one row per tag
+            shape=(num_tags, latent_dim), initializer="glorot_uniform",
+            regularizer=regularizer, name="W")
+        self.b = self.add_weight(
+            shape=(latent_dim,), initializer="zeros", regularizer=regularizer, name="b")
+        self.g = keras.activations.get(hidden_activation)
+        self.decoder = keras.layers.Dense(  # W′, b′
+            num_tags, kernel_regularizer=regularizer, bias_regularizer=regularizer,
+            name="decoder")
+        self.reconstruction = SummedBinaryCrossentropy(
+            reduction="sum" if loss_reduction == "sum" else "sum_over_batch_size")
+
+    def encode(self, tags, y_tilde):
+        """W·ỹ for the padded tag ids `tags` and their corrupted values `y_tilde`."""
+        if self.config["encoder"] == "dense":
+            return tf.matmul(y_tilde, self.W)  # y_tilde: [B, |T|]
+        rows = tf.gather(self.W, tf.maximum(tags, 0))  # [B, L, K]; padding has weight 0
+        return tf.einsum("bl,blk->bk", y_tilde, rows)
+
+    def call(self, inputs, training=False):
+        tags = inputs["tags"]
+        y_tilde = self.mask_out(tags, training=training)  # Eq. 7
+        p_u = self.user_embedding(inputs["user"])  # Eq. 8
+        q_i = self.item_embedding(inputs["item"])
+        z = self.g(self.encode(tags, y_tilde) + p_u + q_i + self.b)  # Eq. 9
+        return self.decoder(z)  # Eq. 10 before f = σ
+
+    def compute_objective(self, batch, training):
+        return self.reconstruction(batch["tags"], self(batch, training=training))  # Eq. 11
+
+    def get_config(self):
+        return {**super().get_config(), **self.config}

@@ -1,0 +1,166 @@
+"""One training routine for every tag model: selection on validation, one test evaluation.
+
+Protocol (DESIGN.md, BUILD_NOTES.md):
+  1. Selection: train on the training tags without the validation tags; after every
+     `eval_every` epochs rank the validation tags (`RankingEvaluation` adds `val_hit@N` and
+     `val_ndcg@N` to the logs); early stopping on `monitor` keeps the best epoch.
+  2. Final: retrain from scratch on all training tags for the selected number of epochs
+     (`retrain=True`), or keep the selected model (`retrain=False`, faster).
+  3. Test: rank the test tags once.
+A run folder holds TensorBoard logs (scalars + HParams), the best selection checkpoint, the
+final model, `config.json`, `metrics.json`, `history.csv` and optionally `ranks.npy`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pathlib
+import time
+from typing import Callable
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from daeptr.data.splits import TagSplit
+from daeptr.evaluate import NS, evaluate
+from daeptr.pipeline import max_width, post_dataset
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 300  # an upper bound: early stopping on validation decides
+    batch_size: int = 1024
+    learning_rate: float = 1e-3
+    patience: int = 10  # in evaluations
+    monitor: str = "val_ndcg@3"
+    eval_every: int = 1
+    eval_batch_size: int = 4096
+    seed: int = 0
+    retrain: bool = True
+    save_ranks: bool = False
+    jit_compile: bool | str = "auto"
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "patience", "eval_every", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+
+
+class RankingEvaluation(keras.callbacks.Callback):
+    """Adds `{prefix}hit@N` / `{prefix}ndcg@N` of full-ranking evaluation to the epoch logs.
+
+    Place it before EarlyStopping, ModelCheckpoint and TensorBoard: they read the same logs.
+    """
+
+    def __init__(self, posts, ns=NS, every: int = 1, prefix: str = "val_", batch_size: int = 4096):
+        super().__init__()
+        self.posts, self.ns, self.every, self.prefix = posts, ns, every, prefix
+        self.batch_size = batch_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None or (epoch + 1) % self.every:
+            return
+        metrics, _ = evaluate(self.model, self.posts, self.ns, self.batch_size)
+        logs.update({self.prefix + k: v for k, v in metrics.items()})
+
+
+def _write_hparams(log_dir: pathlib.Path, hparams: dict) -> None:
+    """Records the run's hyper-parameters for TensorBoard's HParams dashboard."""
+    from tensorboard.plugins.hparams import api as hp  # ships with tensorflow
+
+    values = {k: v for k, v in hparams.items() if isinstance(v, (bool, int, float, str))}
+    with tf.summary.create_file_writer(str(log_dir)).as_default():
+        hp.hparams(values)
+
+
+def _fit(model, train_ds, epochs, callbacks):
+    return model.fit(train_ds, epochs=epochs, callbacks=callbacks, verbose=0, shuffle=False)
+
+
+def train_and_evaluate(
+    build_model: Callable[[], keras.Model],
+    split: TagSplit,
+    config: TrainConfig,
+    run_dir: str | os.PathLike,
+    *,
+    hparams: dict | None = None,
+    ns=NS,
+) -> dict:
+    """Runs the protocol above and returns the metrics that `metrics.json` holds."""
+    run_dir = pathlib.Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    hparams = {**(hparams or {}), **dataclasses.asdict(config), "split": split.fingerprint()}
+    (run_dir / "config.json").write_text(json.dumps(hparams, indent=2, default=str))
+    width = max_width(split.train_posts("test"), split.eval_posts("test"))
+    started = time.time()
+
+    # 1. Selection on validation.
+    keras.utils.set_random_seed(config.seed)
+    model = _compiled(build_model(), config)
+    monitor = config.monitor
+    checkpoint = run_dir / "select.weights.h5"
+    history = _fit(
+        model,
+        post_dataset(split.train_posts("valid"), config.batch_size, shuffle=True,
+                     seed=config.seed, width=width),
+        config.epochs,
+        [
+            RankingEvaluation(split.eval_posts("valid"), ns, config.eval_every,
+                              batch_size=config.eval_batch_size),
+            keras.callbacks.EarlyStopping(monitor, mode="max", patience=config.patience,
+                                          restore_best_weights=True),
+            keras.callbacks.ModelCheckpoint(checkpoint, monitor=monitor, mode="max",
+                                            save_best_only=True, save_weights_only=True),
+            keras.callbacks.TensorBoard(run_dir / "tb" / "select"),
+            keras.callbacks.CSVLogger(run_dir / "history.csv"),
+        ],
+    ).history
+    monitored = np.asarray(history[monitor], dtype=float)
+    evaluated_epochs = np.arange(1, len(history["loss"]) + 1)[config.eval_every - 1 :: config.eval_every]
+    best = int(np.nanargmax(monitored))
+    best_epoch = int(evaluated_epochs[best])
+    valid = {k[len("val_"):]: float(history[k][best]) for k in history if k.startswith("val_")}
+
+    # 2. Final model on all training tags.
+    if config.retrain:
+        keras.utils.set_random_seed(config.seed)
+        model = _compiled(build_model(), config)
+        _fit(
+            model,
+            post_dataset(split.train_posts("test"), config.batch_size, shuffle=True,
+                         seed=config.seed, width=width),
+            best_epoch,
+            [keras.callbacks.TensorBoard(run_dir / "tb" / "final")],
+        )
+    model.save(run_dir / "model.keras")
+
+    # 3. One evaluation on test.
+    test, ranks = evaluate(model, split.eval_posts("test"), ns, config.eval_batch_size)
+    if config.save_ranks:
+        np.save(run_dir / "ranks.npy", ranks)
+    metrics = {
+        "test": test,
+        "valid": valid,
+        "best_epoch": best_epoch,
+        "epochs_run": len(history["loss"]),
+        "train_seconds": time.time() - started,
+        "split": split.fingerprint(),
+    }
+    _write_hparams(run_dir / "tb" / "hparams", hparams)
+    with tf.summary.create_file_writer(str(run_dir / "tb" / "hparams")).as_default():
+        for k, v in test.items():
+            tf.summary.scalar(f"test/{k}", v, step=best_epoch)
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    return metrics
+
+
+def _compiled(model, config: TrainConfig):
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+                  jit_compile=config.jit_compile)
+    return model
