@@ -18,6 +18,7 @@ import json
 import os
 import pathlib
 import time
+import warnings
 from typing import Callable
 
 import keras
@@ -70,6 +71,19 @@ class RankingEvaluation(keras.callbacks.Callback):
         logs.update({self.prefix + k: v for k, v in metrics.items()})
 
 
+class EpochLog(keras.callbacks.Callback):
+    """Writes every epoch's logs to CSV; unlike CSVLogger it keeps metrics that appear only
+    on evaluation epochs (empty elsewhere)."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path, self.rows = path, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.rows.append({"epoch": epoch + 1, **(logs or {})})
+        pd.DataFrame(self.rows).to_csv(self.path, index=False)
+
+
 def _write_hparams(log_dir: pathlib.Path, hparams: dict) -> None:
     """Records the run's hyper-parameters for TensorBoard's HParams dashboard."""
     from tensorboard.plugins.hparams import api as hp  # ships with tensorflow
@@ -80,6 +94,10 @@ def _write_hparams(log_dir: pathlib.Path, hparams: dict) -> None:
 
 
 def _fit(model, train_ds, epochs, callbacks):
+    # Validation metrics exist only on evaluation epochs; EarlyStopping and ModelCheckpoint
+    # skip the others, and would warn about it at every such epoch.
+    warnings.filterwarnings("ignore", message=".*conditioned on metric.*")
+    warnings.filterwarnings("ignore", message=".*Can save best model only with.*")
     return model.fit(train_ds, epochs=epochs, callbacks=callbacks, verbose=0, shuffle=False)
 
 
@@ -118,7 +136,7 @@ def train_and_evaluate(
             keras.callbacks.ModelCheckpoint(checkpoint, monitor=monitor, mode="max",
                                             save_best_only=True, save_weights_only=True),
             keras.callbacks.TensorBoard(run_dir / "tb" / "select"),
-            keras.callbacks.CSVLogger(run_dir / "history.csv"),
+            EpochLog(run_dir / "history.csv"),
         ],
     ).history
     monitored = np.asarray(history[monitor], dtype=float)

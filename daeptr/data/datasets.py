@@ -49,11 +49,12 @@ class Source:
     """Where one data set comes from and how to check it."""
 
     name: str
-    folder: str  # the folder name inside the official archive, and under a data root
+    folder: str  # the folder name under a data root (and in the cache)
     files: tuple[str, ...]  # the files the package reads
     url: str
     archive_sha256: str | None = None
     file_sha256: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    aliases: tuple[str, ...] = ()  # other folder names accepted under a data root
 
 
 _ML100K_FILES = ("u.data", "u.user", "u.item") + tuple(
@@ -77,6 +78,7 @@ SOURCES: dict[str, Source] = {
         folder="ml-10m",
         files=("tags.dat",),
         url="https://files.grouplens.org/datasets/movielens/ml-10m.zip",
+        aliases=("ml-10M100K",),  # the folder inside the official zip
     ),
     "ml100k": Source(
         name="ml100k",
@@ -171,7 +173,7 @@ def locate(
     src = source(name)
     roots = search_roots(data_dir)
     for root in roots:
-        for folder in (root / src.folder, root):
+        for folder in (*(root / f for f in (src.folder, *src.aliases)), root):
             if all((folder / f).is_file() for f in src.files):
                 if verify:
                     verify_files(folder, src)
@@ -209,7 +211,11 @@ def fetch(src: Source, cache: pathlib.Path) -> pathlib.Path:
             raise DataIntegrityError(
                 f"{src.url}: SHA-256 {actual} differs from the published {src.archive_sha256}"
             )
-    with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(payload))
+    except zipfile.BadZipFile as err:
+        raise DataIntegrityError(f"{src.url}: the download is not a zip archive ({err})") from None
+    with archive:
         members = {pathlib.PurePosixPath(m).name: m for m in archive.namelist()
                    if not m.startswith("__MACOSX") and not m.endswith("/")}
         missing = [f for f in src.files if f not in members]

@@ -7,6 +7,7 @@ the filter is applied until nothing changes; the result is a fixed point, hence 
 
 from __future__ import annotations
 
+import numbers
 from typing import Sequence
 
 import pandas as pd
@@ -32,8 +33,9 @@ def p_core(
       ValueError: p < 1.
       EmptyCoreError: the core is empty.
     """
-    if isinstance(p, bool) or not isinstance(p, int) or p < 1:
+    if isinstance(p, bool) or not isinstance(p, numbers.Integral) or p < 1:
         raise ValueError(f"p-core level p must be an integer >= 1, got {p!r}")
+    p = int(p)
     core = assignments
     rounds = 0
     while True:
