@@ -12,3 +12,21 @@ TIE_BREAK = flags.DEFINE_enum(
     "tie_break", "random", ["random", "tag_id"],
     "How to pick the held-out tag among tags sharing a post's latest timestamp.")
 SPLIT_SEED = flags.DEFINE_integer("split_seed", 0, "Seed of the random tie break of the split.")
+
+
+def run(main) -> None:
+    """`app.run(main)`, reporting the package's data and argument errors as one clear line
+    (file, line or flag named in the message) instead of a traceback."""
+    from absl import app
+
+    from daeptr.data.datasets import DataIntegrityError, DataNotFoundError
+    from daeptr.data.pcore import EmptyCoreError
+    from daeptr.data.readers import DataFormatError
+
+    def guarded(argv):
+        try:
+            return main(argv)
+        except (DataNotFoundError, DataIntegrityError, DataFormatError, EmptyCoreError) as err:
+            raise SystemExit(f"error: {err}") from None
+
+    app.run(guarded)

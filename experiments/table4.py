@@ -9,7 +9,7 @@ Writes `<output_dir>/table4.csv`, `table4.md` and one run folder per (model, see
 
 from absl import app
 
-from experiments import tag_tables
+from experiments import flags as common, tag_tables
 
 
 def main(argv):
@@ -18,4 +18,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    common.run(main)
