@@ -80,6 +80,20 @@ def test_get_config_round_trip_and_registry():
         get("nope")
 
 
+def test_saved_model_reloads_with_the_same_weights_and_scores(tmp_path):
+    model = DAEPTR(3, 4, 6, latent_dim=5, corruption=0.3, seed=0)
+    model.compile(keras.optimizers.Adam(0.1))
+    batch = _batch()
+    model.fit(tf.data.Dataset.from_tensors(batch), epochs=2, verbose=0)
+    model.save(tmp_path / "model.keras")
+    model.save_weights(tmp_path / "w.weights.h5")
+    loaded = keras.models.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(loaded(batch).numpy(), model(batch).numpy(), rtol=1e-6)
+    fresh = DAEPTR(3, 4, 6, latent_dim=5, corruption=0.3, seed=0)
+    fresh.load_weights(tmp_path / "w.weights.h5")
+    np.testing.assert_allclose(fresh(batch).numpy(), model(batch).numpy(), rtol=1e-6)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"corruption": 1.5}, "rate"), ({"corruption": -0.1}, "rate"),
     ({"encoder": "magic"}, "encoder"), ({"loss_reduction": "max"}, "loss_reduction"),

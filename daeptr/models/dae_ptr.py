@@ -91,6 +91,12 @@ class DAEPTR(TagRecommender):
         self.decoder = keras.layers.Dense(  # W′, b′
             num_tags, kernel_regularizer=regularizer, bias_regularizer=regularizer,
             name="decoder")
+        # All variables exist from construction on, so a saved model loads its weights
+        # without a trace of `call` (Keras rebuilds subclassed models only from __init__).
+        self.user_embedding.build()
+        self.item_embedding.build()
+        self.decoder.build((None, latent_dim))
+        self.built = True
         self.reconstruction = SummedBinaryCrossentropy(
             reduction="sum" if loss_reduction == "sum" else "sum_over_batch_size")
 
