@@ -101,6 +101,57 @@ def _fit(model, train_ds, epochs, callbacks):
     return model.fit(train_ds, epochs=epochs, callbacks=callbacks, verbose=0, shuffle=False)
 
 
+def select(
+    build_model: Callable[[], keras.Model],
+    split: TagSplit,
+    config: TrainConfig,
+    run_dir: str | os.PathLike,
+    *,
+    ns=NS,
+) -> tuple[keras.Model, dict]:
+    """Phase 1: trains without the validation tags, early-stopped on validation.
+
+    Returns the model restored to its best evaluation and a summary with `valid` (the
+    validation metrics there), `best_epoch` and `epochs_run`. Touches no test tag.
+    """
+    run_dir = pathlib.Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+    model = _compiled(build_model(), config)
+    monitor = config.monitor
+    history = _fit(
+        model,
+        post_dataset(split.train_posts("valid"), config.batch_size, shuffle=True,
+                     seed=config.seed, width=_width(split)),
+        config.epochs,
+        [
+            RankingEvaluation(split.eval_posts("valid"), ns, config.eval_every,
+                              batch_size=config.eval_batch_size),
+            keras.callbacks.EarlyStopping(monitor, mode="max", patience=config.patience,
+                                          restore_best_weights=True),
+            keras.callbacks.ModelCheckpoint(run_dir / "select.weights.h5", monitor=monitor,
+                                            mode="max", save_best_only=True,
+                                            save_weights_only=True),
+            keras.callbacks.TensorBoard(run_dir / "tb" / "select"),
+            EpochLog(run_dir / "history.csv"),
+        ],
+    ).history
+    if monitor not in history:
+        raise ValueError(f"monitor {monitor!r} is not a logged metric; choose one of "
+                         f"{sorted(k for k in history if k.startswith('val_'))}")
+    evaluated_epochs = np.arange(1, len(history["loss"]) + 1)[config.eval_every - 1 :: config.eval_every]
+    best = int(np.nanargmax(np.asarray(history[monitor], dtype=float)))
+    return model, {
+        "valid": {k[len("val_"):]: float(history[k][best]) for k in history if k.startswith("val_")},
+        "best_epoch": int(evaluated_epochs[best]),
+        "epochs_run": len(history["loss"]),
+    }
+
+
+def _width(split: TagSplit) -> int:
+    return max_width(split.train_posts("test"), split.eval_posts("test"))
+
+
 def train_and_evaluate(
     build_model: Callable[[], keras.Model],
     split: TagSplit,
@@ -115,35 +166,11 @@ def train_and_evaluate(
     run_dir.mkdir(parents=True, exist_ok=True)
     hparams = {**(hparams or {}), **dataclasses.asdict(config), "split": split.fingerprint()}
     (run_dir / "config.json").write_text(json.dumps(hparams, indent=2, default=str))
-    width = max_width(split.train_posts("test"), split.eval_posts("test"))
     started = time.time()
 
     # 1. Selection on validation.
-    keras.utils.set_random_seed(config.seed)
-    model = _compiled(build_model(), config)
-    monitor = config.monitor
-    checkpoint = run_dir / "select.weights.h5"
-    history = _fit(
-        model,
-        post_dataset(split.train_posts("valid"), config.batch_size, shuffle=True,
-                     seed=config.seed, width=width),
-        config.epochs,
-        [
-            RankingEvaluation(split.eval_posts("valid"), ns, config.eval_every,
-                              batch_size=config.eval_batch_size),
-            keras.callbacks.EarlyStopping(monitor, mode="max", patience=config.patience,
-                                          restore_best_weights=True),
-            keras.callbacks.ModelCheckpoint(checkpoint, monitor=monitor, mode="max",
-                                            save_best_only=True, save_weights_only=True),
-            keras.callbacks.TensorBoard(run_dir / "tb" / "select"),
-            EpochLog(run_dir / "history.csv"),
-        ],
-    ).history
-    monitored = np.asarray(history[monitor], dtype=float)
-    evaluated_epochs = np.arange(1, len(history["loss"]) + 1)[config.eval_every - 1 :: config.eval_every]
-    best = int(np.nanargmax(monitored))
-    best_epoch = int(evaluated_epochs[best])
-    valid = {k[len("val_"):]: float(history[k][best]) for k in history if k.startswith("val_")}
+    model, selected = select(build_model, split, config, run_dir, ns=ns)
+    best_epoch = selected["best_epoch"]
 
     # 2. Final model on all training tags.
     if config.retrain:
@@ -152,7 +179,7 @@ def train_and_evaluate(
         _fit(
             model,
             post_dataset(split.train_posts("test"), config.batch_size, shuffle=True,
-                         seed=config.seed, width=width),
+                         seed=config.seed, width=_width(split)),
             best_epoch,
             [keras.callbacks.TensorBoard(run_dir / "tb" / "final")],
         )
@@ -164,9 +191,7 @@ def train_and_evaluate(
         np.save(run_dir / "ranks.npy", ranks)
     metrics = {
         "test": test,
-        "valid": valid,
-        "best_epoch": best_epoch,
-        "epochs_run": len(history["loss"]),
+        **selected,
         "train_seconds": time.time() - started,
         "split": split.fingerprint(),
     }
