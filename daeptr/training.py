@@ -28,6 +28,7 @@ import tensorflow as tf
 
 from daeptr.data.splits import TagSplit
 from daeptr.evaluate import NS, evaluate
+from daeptr.metrics import ranking_metrics
 from daeptr.pipeline import max_width, post_dataset
 
 
@@ -186,11 +187,17 @@ def train_and_evaluate(
     model.save(run_dir / "model.keras")
 
     # 3. One evaluation on test.
-    test, ranks = evaluate(model, split.eval_posts("test"), ns, config.eval_batch_size)
+    test_posts = split.eval_posts("test")
+    test, ranks = evaluate(model, test_posts, ns, config.eval_batch_size)
+    # The same ranks by kind of post: single-tag posts are ranked from an empty input.
+    empty = test_posts.lengths == 0
+    by_input = {name: {"posts": int(mask.sum()), **ranking_metrics(ranks[mask], ns)}
+                for name, mask in (("empty", empty), ("non_empty", ~empty)) if mask.any()}
     if config.save_ranks:
         np.save(run_dir / "ranks.npy", ranks)
     metrics = {
         "test": test,
+        "test_by_input": by_input,
         **selected,
         "train_seconds": time.time() - started,
         "split": split.fingerprint(),

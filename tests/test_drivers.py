@@ -47,11 +47,28 @@ def test_table2_quick_trains_and_writes_the_table_then_reuses_finished_runs(tmp_
     assert pd.read_csv(tmp_path / "table2.csv").equals(frame)
 
 
+@needs_data
+def test_tune_quick_searches_the_grid_on_validation_and_resumes(tmp_path):
+    args = ("--quick", "--grid=corruption:0.2,0.9", f"--output_dir={tmp_path}", "--download=false")
+    done = run("experiments.tune", *args)
+    assert done.returncode == 0, done.stderr[-2000:]
+    root = tmp_path / "tune" / "lastfm-core5" / "dae_ptr"
+    frame = pd.read_csv(root / "tune.csv")
+    assert sorted(frame["corruption"]) == [0.2, 0.9]
+    assert frame["val_ndcg@3"].is_monotonic_decreasing  # best first
+    assert not list(root.rglob("metrics.json")) and not list(root.rglob("model.keras"))  # no test
+    stamps = sorted(p.stat().st_mtime_ns for p in root.rglob("selection.json"))
+    assert run("experiments.tune", *args).returncode == 0
+    assert sorted(p.stat().st_mtime_ns for p in root.rglob("selection.json")) == stamps
+
+
 @pytest.mark.parametrize("module, flag, message", [
     ("experiments.table2", "--models=nope", "unknown ['nope']"),
     ("experiments.table2", "--corruption=1.5", "corruption"),
     ("experiments.table2", "--seeds=a", "--seeds"),
     ("experiments.table1", "--cores=x", "--cores must be integers"),
+    ("experiments.tune", "--grid=colour:red", "expected NAME:V1,V2"),
+    ("experiments.tune", "--grid=corruption:0.5,x", "could not convert"),
 ])
 def test_bad_flags_fail_with_a_message_naming_the_flag(module, flag, message, tmp_path):
     done = run(module, flag, f"--output_dir={tmp_path}")

@@ -67,6 +67,10 @@ def test_train_and_evaluate_writes_the_run_and_selects_on_validation(split, tmp_
     ranks = np.load(tmp_path / "ranks.npy")
     assert len(ranks) == len(split.eval_posts("test"))
     assert metrics["test"]["hit@1"] == pytest.approx(np.mean(ranks <= 1))
+    empty = split.eval_posts("test").lengths == 0
+    by_input = metrics["test_by_input"]
+    assert by_input["empty"]["posts"] == empty.sum() > 0
+    assert by_input["non_empty"]["hit@3"] == pytest.approx(np.mean(ranks[~empty] <= 3))
 
 
 @pytest.mark.parametrize("field, value", [("epochs", 0), ("batch_size", 0), ("learning_rate", 0.0),
