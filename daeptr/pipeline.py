@@ -45,11 +45,17 @@ def post_dataset(
     indices = tf.data.Dataset.range(len(posts))
     if shuffle:
         indices = indices.shuffle(len(posts), seed=seed, reshuffle_each_iteration=True)
+    # The host work per batch is one gather, so tf.data's autotuning buys nothing; shutting
+    # its thread down when an iterator is freed stalled 0.2-5 s per epoch or evaluation on
+    # a 2-core CPU (experiments/bench.py). A fixed prefetch of 2 batches overlaps host and
+    # device work as well.
+    options = tf.data.Options()
+    options.autotune.enabled = False
     return (
         indices.batch(batch_size)
-        .map(lambda idx: {k: tf.gather(v, idx) for k, v in columns.items()},
-             num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        .prefetch(tf.data.AUTOTUNE)
+        .map(lambda idx: {k: tf.gather(v, idx) for k, v in columns.items()})
+        .prefetch(2)
+        .with_options(options)
     )
 
 

@@ -44,7 +44,9 @@ class TrainConfig:
     seed: int = 0
     retrain: bool = True
     save_ranks: bool = False
-    jit_compile: bool | str = "auto"
+    # XLA: "auto" means off on a CPU in Keras 3; on for the 2-core CPU it makes the sparse
+    # DAE-PTR step 1.7x faster (experiments/bench.py), and it is the usual choice on GPUs.
+    jit_compile: bool | str = True
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "patience", "eval_every", "eval_batch_size"):

@@ -1,0 +1,508 @@
+"""Throughput, FLOP/s, evaluation time and memory of DAE-PTR on a real split.
+
+    python -m experiments.bench [--data_dir=…] [--output_dir=results] [--dataset=lastfm]
+                                [--core=5] [--latent_dim=512] [--batch_size=1024]
+                                [--encoder=both] [--jit=both] [--steps=30] [--warmup=3]
+                                [--quick]
+
+Data: `datasets.load_tags` → `pcore.p_core` → `splits.leave_last_tag_out`, as the tables do.
+For each encoder (sparse | dense) × XLA (jit_compile False | True) variant it measures
+
+  * training: the real compiled Keras train step (`model.train_function`, the function
+    `model.fit` calls once per step) on the real shuffled `post_dataset` of the final
+    training posts (phase "test"). The first step (tracing + compilation, run through
+    `model.fit`) and `--warmup` further steps are excluded; then `--steps` steps are timed
+    one by one, each up to the moment its loss is on the host (Keras itself reads a value of
+    every step, so that is the real cost). The step time is the median of those steps (the
+    mean is in the JSON); posts/s = B / step time and an epoch is ceil(train posts / B) steps.
+    Only full batches are timed: the epoch's one partial batch is filtered out of the timed
+    stream (under XLA it would compile a second program inside the timed window).
+  * the step's achieved FLOP/s (matmul FLOPs counted analytically, `train_step_flops`),
+    beside the FLOP/s of a plain `tf.matmul` [B, K] × [K, |T|] measured in the same run
+    (a tf.function with the same jit_compile, arguments fed in, warm, median of repeats),
+    and their ratio;
+  * the time to evaluate every test post with `daeptr.evaluate.evaluate` (warm, median of
+    `--eval_repeats`);
+  * peak memory: the process' peak RSS after the variant (`ru_maxrss`, a high-water mark of
+    the whole process, so it never decreases from one variant to the next) and, with a GPU,
+    `tf.config.experimental.get_memory_info("GPU:0")["peak"]` since the variant began.
+
+Writes `<output_dir>/bench/bench.json` (every number, the device, the versions, the
+settings) and `bench.md`, and prints the Markdown table. On a shared machine other jobs slow
+every number down, so the share of CPU time other processes took during the timed training
+steps and evaluations is recorded beside them (Linux /proc), with the load averages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import json
+import math
+import os
+import pathlib
+import platform
+import resource
+import statistics
+import sys
+import time
+from typing import Sequence
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+from daeptr.data import datasets, pcore, splits  # noqa: E402
+from daeptr.evaluate import evaluate  # noqa: E402
+from daeptr.models import DAEPTR  # noqa: E402
+from daeptr.pipeline import max_width, post_dataset  # noqa: E402
+from experiments import flags as common  # noqa: E402
+
+ENCODERS = ("sparse", "dense")
+JIT_CHOICES = {"false": (False,), "true": (True,), "both": (False, True)}
+
+DATASET = flags.DEFINE_enum("dataset", "lastfm", ["lastfm", "ml10m"], "Tag data set.")
+CORE = flags.DEFINE_integer("core", 5, "p-core level.", lower_bound=1)
+LATENT_DIM = flags.DEFINE_integer("latent_dim", 512, "K (paper: 512 on Last.fm).", lower_bound=1)
+BATCH_SIZE = flags.DEFINE_integer("batch_size", 1024, "Training mini-batch size B.", lower_bound=1)
+ENCODER = flags.DEFINE_enum("encoder", "both", [*ENCODERS, "both"], "DAE-PTR encoder(s) to measure.")
+JIT = flags.DEFINE_enum("jit", "both", list(JIT_CHOICES), "Keras jit_compile (XLA) setting(s) to measure.")
+STEPS = flags.DEFINE_integer("steps", 30, "Timed training steps per variant.", lower_bound=1)
+WARMUP = flags.DEFINE_integer(
+    "warmup", 3, "Untimed steps after the compiling first step (>= 1: the first call on the "
+    "timing iterator may trace again).", lower_bound=1)
+EVAL_REPEATS = flags.DEFINE_integer("eval_repeats", 3, "Timed evaluations of all test posts "
+                                    "(after one warm-up); the median is reported.", lower_bound=1)
+MATMUL_REPEATS = flags.DEFINE_integer("matmul_repeats", 20, "Timed calls of the reference matmul.",
+                                      lower_bound=1)
+QUICK = flags.DEFINE_bool("quick", False, "Seconds-long smoke run of the same code path: K=16, "
+                          "3 timed steps, 1 warm-up step, 1 evaluation, 5 matmul repeats.")
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    dataset: str = "lastfm"
+    core: int = 5
+    latent_dim: int = 512
+    batch_size: int = 1024
+    encoders: tuple[str, ...] = ENCODERS
+    jit: tuple[bool, ...] = (False, True)
+    steps: int = 30
+    warmup: int = 3
+    eval_repeats: int = 3
+    matmul_repeats: int = 20
+    quick: bool = False
+    tie_break: str = "random"
+    split_seed: int = 0
+    seed: int = 0
+    corruption: float = 0.8  # the paper's Last.fm setting; it does not change the FLOPs
+    learning_rate: float = 1e-3
+
+    def __post_init__(self):
+        for name in ("core", "latent_dim", "batch_size", "steps", "warmup", "eval_repeats",
+                     "matmul_repeats"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.dataset not in ("lastfm", "ml10m"):
+            raise ValueError(f"dataset must be 'lastfm' or 'ml10m', got {self.dataset!r}")
+        bad = [e for e in self.encoders if e not in ENCODERS]
+        if bad or not self.encoders:
+            raise ValueError(f"encoders must be a non-empty subset of {ENCODERS}, got {self.encoders}")
+        if not self.jit or any(not isinstance(j, bool) for j in self.jit):
+            raise ValueError(f"jit must be a non-empty tuple of bools, got {self.jit}")
+
+    def quickened(self) -> "Settings":
+        """The --quick variant: tiny K and few steps, everything else unchanged."""
+        return dataclasses.replace(self, latent_dim=16, steps=min(self.steps, 3),
+                                   warmup=1, eval_repeats=1, matmul_repeats=5, quick=True)
+
+
+# ---- FLOP counting -------------------------------------------------------------------------
+
+def train_step_flops(batch: int, width: int, num_tags: int, latent_dim: int, encoder: str) -> dict:
+    """Matmul FLOPs of one DAE-PTR training step; a multiply-add counts as 2 FLOPs.
+
+    B = batch, L = padded tag width of the batch (padding included: it is computed), |T| = tags,
+    K = latent_dim.
+
+        forward  encoder W·ỹ   dense:  2·B·|T|·K   ([B,|T|] multi-hot × [|T|,K])
+                               sparse: 2·B·L·K     (einsum of ỹ [B,L] with the gathered rows [B,L,K])
+                 decoder W′·z          2·B·K·|T|   ([B,K] × [K,|T|])
+        backward decoder  ∂W′ and ∂z:  2 · 2·B·K·|T|           (= 2× its forward)
+                 encoder  ∂W only:     1 · forward encoder     (ỹ is data, its gradient is
+                                       never needed, and TF does not compute it)
+
+    `flops` is that sum; `flops_3x_forward` is the usual convention backward = 2× forward for
+    every matmul (it also counts the unneeded ∂ỹ, so it is larger for the dense encoder).
+    Not counted: element-wise work (Eq. 7 mask, σ, cross-entropy, bias adds), the P/Q
+    embedding gathers, the L2 term of Eq. 12 and the Adam update — all O(B·|T| + parameters)
+    and memory-bound, negligible in FLOPs next to the matmuls but not in time.
+    """
+    if encoder not in ENCODERS:
+        raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
+    encoder_fwd = 2 * batch * (num_tags if encoder == "dense" else width) * latent_dim
+    decoder_fwd = 2 * batch * latent_dim * num_tags
+    forward = encoder_fwd + decoder_fwd
+    return {
+        "encoder_forward": encoder_fwd,
+        "decoder_forward": decoder_fwd,
+        "flops": forward + 2 * decoder_fwd + encoder_fwd,
+        "flops_3x_forward": 3 * forward,
+    }
+
+
+def matmul_flops(batch: int, latent_dim: int, num_tags: int) -> int:
+    """[B, K] × [K, |T|]: 2·B·K·|T| FLOPs."""
+    return 2 * batch * latent_dim * num_tags
+
+
+# ---- measurements --------------------------------------------------------------------------
+
+def _sync(tensor) -> None:
+    """Waits until `tensor` (and everything queued before it) is computed."""
+    tf.reshape(tensor, [-1])[:1].numpy()
+
+
+def time_matmul(batch: int, latent_dim: int, num_tags: int, jit: bool, repeats: int) -> dict:
+    """Seconds per call of a compiled [B,K]×[K,|T|] float32 matmul, warm: the median over
+    `repeats` timings of a run of calls that lasts ≥ 20 ms (one call on a CPU; many on a
+    GPU, where one call is shorter than the host's dispatch and sync)."""
+    rng = np.random.default_rng(0)
+    a = tf.constant(rng.standard_normal((batch, latent_dim), dtype=np.float32))
+    b = tf.constant(rng.standard_normal((latent_dim, num_tags), dtype=np.float32))
+    # Arguments, not captured constants: XLA would fold a product of constants.
+    matmul = tf.function(tf.matmul, jit_compile=jit)
+    for _ in range(3):
+        _sync(matmul(a, b))
+    start = time.perf_counter()
+    _sync(matmul(a, b))
+    calls = max(1, math.ceil(0.02 / (time.perf_counter() - start)))
+    times = []
+    with OtherLoad() as load:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(calls):
+                c = matmul(a, b)
+            _sync(c)
+            times.append((time.perf_counter() - start) / calls)
+    seconds = statistics.median(times)
+    flops = matmul_flops(batch, latent_dim, num_tags)
+    return {"jit": jit, "shape": [[batch, latent_dim], [latent_dim, num_tags]], "flops": flops,
+            "calls_per_timing": calls, "seconds": seconds, "flops_per_s": flops / seconds,
+            "times": times, "other_load": load.share}
+
+
+def _cpu_ticks() -> tuple[int, int, int] | None:
+    """(busy ticks of all CPUs, all ticks of all CPUs, this process' ticks); None off Linux."""
+    try:
+        with open("/proc/stat") as f:
+            cpu = [int(x) for x in f.readline().split()[1:]]
+        with open("/proc/self/stat") as f:
+            own = f.read().rsplit(")", 1)[1].split()
+    except (OSError, ValueError, IndexError):
+        return None
+    # user nice system idle iowait irq softirq steal …; steal = time the hypervisor gave away
+    busy = cpu[0] + cpu[1] + cpu[2] + sum(cpu[5:8])
+    return busy, sum(cpu[:8]), int(own[11]) + int(own[12])  # utime + stime
+
+
+class OtherLoad:
+    """Share of the machine's CPU time taken by other processes (and the hypervisor) while
+    the `with` block ran: 0 on an otherwise idle machine, 0.5 when others kept one of two
+    cores busy. None where /proc is not available."""
+
+    def __enter__(self):
+        self._start = _cpu_ticks()
+        self.share = None
+        return self
+
+    def __exit__(self, *exc):
+        end = _cpu_ticks()
+        if self._start is not None and end is not None:
+            busy, total, own = (e - s for e, s in zip(end, self._start))
+            self.share = max(0.0, (busy - own) / total) if total > 0 else None
+        return False
+
+
+def _peak_rss_bytes() -> int:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
+
+
+def _gpu_present() -> bool:
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def _full_batches(dataset: tf.data.Dataset, batch: int) -> tf.data.Dataset:
+    return dataset.filter(lambda b: tf.shape(b["user"])[0] == batch)
+
+
+def bench_variant(split: splits.TagSplit, settings: Settings, encoder: str, jit: bool,
+                  reference: dict) -> dict:
+    """Trains, times and evaluates one (encoder, jit) variant of DAE-PTR."""
+    train = split.train_posts("test")
+    test = split.eval_posts("test")
+    width = max_width(train, test)
+    B, K, T = settings.batch_size, settings.latent_dim, split.num_tags
+    if _gpu_present():
+        tf.config.experimental.reset_memory_stats("GPU:0")
+
+    keras.utils.set_random_seed(settings.seed)
+    model = DAEPTR(split.num_users, split.num_items, T, latent_dim=K,
+                   corruption=settings.corruption, encoder=encoder, seed=settings.seed)
+    model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), jit_compile=jit)
+    dataset = post_dataset(train, B, shuffle=True, seed=settings.seed, width=width)
+    if len(train) >= B:
+        dataset = _full_batches(dataset, B)
+    else:  # fewer posts than one batch: the one (partial) batch is the whole epoch
+        B = len(train)
+    dataset = dataset.repeat()
+
+    # First step through model.fit: builds the model and the optimizer, traces and compiles.
+    start = time.perf_counter()
+    model.fit(dataset, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
+    first_step = time.perf_counter() - start
+
+    # Then the same compiled step (`model.fit` calls `model.train_function(iterator)`).
+    model.make_train_function()  # returns the existing one
+    train_function = model.train_function
+    iterator = iter(model.distribute_strategy.experimental_distribute_dataset(dataset))
+    for _ in range(settings.warmup):
+        train_function(iterator)["loss"].numpy()
+    times = []
+    with OtherLoad() as train_load:
+        for _ in range(settings.steps):
+            start = time.perf_counter()
+            logs = train_function(iterator)
+            logs["loss"].numpy()
+            times.append(time.perf_counter() - start)
+    step = statistics.median(times)
+    loss = float(logs["loss"])
+
+    flops = train_step_flops(B, width, T, K, encoder)
+    steps_per_epoch = math.ceil(len(train) / settings.batch_size)
+    ref = reference[jit]
+
+    evaluate(model, test)  # warm-up: traces the ranking function
+    eval_times = []
+    with OtherLoad() as eval_load:
+        for _ in range(settings.eval_repeats):
+            start = time.perf_counter()
+            metrics, _ = evaluate(model, test)
+            eval_times.append(time.perf_counter() - start)
+
+    row = {
+        "encoder": encoder,
+        "jit": jit,
+        "first_step_s": first_step,
+        "step_s": step,
+        "step_mean_s": statistics.fmean(times),
+        "step_times_s": times,
+        "posts_per_s": B / step,
+        "steps_per_epoch": steps_per_epoch,
+        "epoch_s": steps_per_epoch * step,
+        "loss_after": loss,
+        "flops_per_step": flops["flops"],
+        "flops_per_step_3x_forward": flops["flops_3x_forward"],
+        "flops_detail": flops,
+        "train_flops_per_s": flops["flops"] / step,
+        "matmul_flops_per_s": ref["flops_per_s"],
+        "train_vs_matmul": flops["flops"] / step / ref["flops_per_s"],
+        "eval_posts": len(test),
+        "eval_s": statistics.median(eval_times),
+        "eval_times_s": eval_times,
+        "eval_posts_per_s": len(test) / statistics.median(eval_times),
+        "eval_hit@10": metrics["hit@10"],
+        "other_load_train": train_load.share,
+        "other_load_eval": eval_load.share,
+        "peak_rss_bytes": _peak_rss_bytes(),
+        "gpu_peak_bytes": (tf.config.experimental.get_memory_info("GPU:0")["peak"]
+                           if _gpu_present() else None),
+    }
+    del model, train_function, iterator
+    keras.backend.clear_session()
+    gc.collect()
+    return row
+
+
+def describe_device() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    gpus = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(gpu)
+        gpus.append({"name": gpu.name, "device_name": details.get("device_name"),
+                     "compute_capability": details.get("compute_capability")})
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = None
+    return {
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "usable_cpus": usable,
+        "gpus": gpus,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "loadavg_at_start": load,
+    }
+
+
+def describe(device: dict) -> str:
+    if device["gpus"]:
+        return ", ".join(g["device_name"] or g["name"] for g in device["gpus"])
+    return f"CPU only: {device['cpu']}, {device['usable_cpus']} usable cores"
+
+
+def run_bench(settings: Settings, *, data_dir=None, download: bool = True) -> dict:
+    """Every measurement of the module docstring, as one JSON-ready dict."""
+    device = describe_device()  # before any work: its load average is the machine's
+    started = time.perf_counter()
+    assignments = datasets.load_tags(settings.dataset, data_dir, download=download)
+    core, _ = pcore.p_core(assignments, settings.core)
+    split = splits.leave_last_tag_out(core, tie_break=settings.tie_break, seed=settings.split_seed)
+    train, test = split.train_posts("test"), split.eval_posts("test")
+    B = min(settings.batch_size, len(train))
+    data = {
+        "dataset": settings.dataset, "core": settings.core, "split": split.fingerprint(),
+        "users": split.num_users, "items": split.num_items, "tags": split.num_tags,
+        "train_posts": len(train), "test_posts": len(test), "width": max_width(train, test),
+        "load_s": time.perf_counter() - started,
+    }
+    reference = {jit: time_matmul(B, settings.latent_dim, split.num_tags, jit,
+                                  settings.matmul_repeats)
+                 for jit in settings.jit}
+    rows = [bench_variant(split, settings, encoder, jit, reference)
+            for encoder in settings.encoders for jit in settings.jit]
+    return {
+        "settings": dataclasses.asdict(settings),
+        "device": device,
+        "device_summary": describe(device),
+        "tensorflow": tf.__version__,
+        "data": data,
+        "matmul": list(reference.values()),
+        "variants": rows,
+        "total_s": time.perf_counter() - started,
+        "loadavg_at_end": os.getloadavg() if hasattr(os, "getloadavg") else None,
+    }
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[bool]) -> str:
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+LOADED = 0.1  # other processes' CPU share above which a measurement is flagged
+
+
+def _load_warning(result: dict) -> list[str]:
+    """One line naming the measurements that other processes slowed down, if any."""
+    loaded = [f"matmul (jit {str(m['jit']).lower()}): {100 * m['other_load']:.0f}%"
+              for m in result["matmul"] if (m["other_load"] or 0) > LOADED]
+    for r in result["variants"]:
+        for what, key in (("training", "other_load_train"), ("evaluation", "other_load_eval")):
+            if (r[key] or 0) > LOADED:
+                loaded.append(f"{r['encoder']}/jit {str(r['jit']).lower()} {what}: "
+                              f"{100 * r[key]:.0f}%")
+    if not loaded:
+        return []
+    return ["**Taken under load** (other processes' share of the CPU time): " + "; ".join(loaded)
+            + ". Those numbers, and ratios built on them, are not comparable to idle runs."]
+
+
+def _load_cell(row: dict) -> str:
+    shares = [row["other_load_train"], row["other_load_eval"]]
+    if any(x is None for x in shares):
+        return "n/a"
+    return " / ".join(f"{100 * x:.0f}%" for x in shares)
+
+
+def markdown(result: dict) -> str:
+    """The short report: a header and one table row per variant."""
+    s, d, device = result["settings"], result["data"], result["device"]
+    gpu = bool(device["gpus"])
+    header = ["encoder", "jit", "step ms", "posts/s", "s/epoch", "GFLOP/step", "train GFLOP/s",
+              "matmul GFLOP/s", "train/matmul", f"eval s ({d['test_posts']:,} posts)",
+              "peak RSS MiB"] + (["GPU peak MiB"] if gpu else []) + ["other load"]
+    rows = []
+    for r in result["variants"]:
+        rows.append([
+            r["encoder"], str(r["jit"]).lower(),
+            f"{1e3 * r['step_s']:.1f}", f"{r['posts_per_s']:,.0f}", f"{r['epoch_s']:.2f}",
+            f"{r['flops_per_step'] / 1e9:.2f}", f"{r['train_flops_per_s'] / 1e9:.1f}",
+            f"{r['matmul_flops_per_s'] / 1e9:.1f}", f"{100 * r['train_vs_matmul']:.0f}%",
+            f"{r['eval_s']:.2f}", f"{r['peak_rss_bytes'] / 2**20:,.0f}",
+        ] + ([f"{r['gpu_peak_bytes'] / 2**20:,.0f}"] if gpu else []) + [_load_cell(r)])
+    load = device.get("loadavg_at_start")
+    lines = [
+        f"# DAE-PTR benchmark: {s['dataset']} core-{s['core']}" + (" (--quick)" if s["quick"] else ""),
+        f"Device: {result['device_summary']}; TensorFlow {result['tensorflow']}, "
+        f"Keras {device['keras']}; load average at start "
+        + (f"{load[0]:.2f}" if load else "n/a") + f", at end {result['loadavg_at_end'][0]:.2f}"
+        + " (1 min).",
+        f"|T| = {d['tags']:,}, B = {s['batch_size']:,}, K = {s['latent_dim']}, L = {d['width']}; "
+        f"{d['train_posts']:,} training posts = {result['variants'][0]['steps_per_epoch']} "
+        f"steps/epoch. Step: median of {s['steps']} timed steps after the compiling step and "
+        f"{s['warmup']} warm-up step(s); evaluation: median of {s['eval_repeats']} after a warm-up.",
+        _table(header, rows, [False, False] + [True] * (len(header) - 2)),
+        *_load_warning(result),
+        "GFLOP/step: matmul FLOPs of forward + backward (`train_step_flops`). matmul: "
+        "tf.matmul [B,K]×[K,|T|] compiled with the same jit_compile, warm, median. "
+        "Peak RSS: the process' high-water mark so far. Other load: share of all CPU time "
+        "used by other processes during the timed steps / evaluations (0% = idle machine).",
+    ]
+    return "\n\n".join(lines) + "\n"
+
+
+def write(result: dict, output_dir) -> pathlib.Path:
+    out = pathlib.Path(output_dir) / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in (("bench.json", json.dumps(result, indent=2, default=str)),
+                       ("bench.md", markdown(result))):
+        tmp = out / (name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, out / name)
+    return out / "bench.json"
+
+
+def settings_from_flags() -> Settings:
+    settings = Settings(
+        dataset=DATASET.value, core=CORE.value, latent_dim=LATENT_DIM.value,
+        batch_size=BATCH_SIZE.value,
+        encoders=ENCODERS if ENCODER.value == "both" else (ENCODER.value,),
+        jit=JIT_CHOICES[JIT.value], steps=STEPS.value, warmup=WARMUP.value,
+        eval_repeats=EVAL_REPEATS.value, matmul_repeats=MATMUL_REPEATS.value,
+        tie_break=common.TIE_BREAK.value, split_seed=common.SPLIT_SEED.value,
+    )
+    return settings.quickened() if QUICK.value else settings
+
+
+def main(argv: Sequence[str]):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    result = run_bench(settings_from_flags(), data_dir=common.DATA_DIR.value,
+                       download=common.DOWNLOAD.value)
+    path = write(result, common.OUTPUT_DIR.value)
+    print(markdown(result))
+    print(f"Wrote {path}")
+
+
+if __name__ == "__main__":
+    app.run(main)

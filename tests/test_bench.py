@@ -1,0 +1,111 @@
+"""`python -m experiments.bench --quick` end to end on the real Last.fm core-5 split.
+
+Runs the driver in a subprocess (its own absl flags and TensorFlow state; importing it here
+could clash with the flags of other drivers imported by other tests), reading the data from
+DAEPTR_DATA only: no download, and the user's cache is not looked at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+REAL_DATA = [
+    pytest.mark.realdata,
+    pytest.mark.skipif(
+        not os.environ.get("DAEPTR_DATA"),
+        reason="real-data test: set DAEPTR_DATA to the folder holding the official "
+        "hetrec2011-lastfm-2k/ files (the benchmark runs on the Last.fm core-5 split)",
+    ),
+]
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run(tmp_path, *args):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
+           "DAEPTR_CACHE": str(tmp_path / "cache"), "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.bench", f"--output_dir={tmp_path / 'out'}",
+         "--nodownload", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+@REAL_DATA[0]
+@REAL_DATA[1]
+def test_quick_bench_writes_positive_numbers(tmp_path):
+    proc = _run(tmp_path, "--quick")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((tmp_path / "out" / "bench" / "bench.json").read_text())
+    assert (tmp_path / "out" / "bench" / "bench.md").read_text() in proc.stdout
+
+    s = result["settings"]
+    assert (s["quick"], s["latent_dim"], s["dataset"], s["core"]) == (True, 16, "lastfm", 5)
+    assert result["tensorflow"] and result["device_summary"]
+    data = result["data"]
+    assert data["tags"] > 0 and data["train_posts"] > 0 and data["test_posts"] > 0
+
+    variants = {(v["encoder"], v["jit"]) for v in result["variants"]}
+    assert variants == {("sparse", False), ("sparse", True), ("dense", False), ("dense", True)}
+    for v in result["variants"]:
+        for key in ("step_s", "posts_per_s", "epoch_s", "flops_per_step", "train_flops_per_s",
+                    "matmul_flops_per_s", "train_vs_matmul", "eval_s", "peak_rss_bytes"):
+            assert v[key] > 0, (v["encoder"], v["jit"], key, v[key])
+        assert len(v["step_times_s"]) == s["steps"]
+        assert v["steps_per_epoch"] == -(-data["train_posts"] // s["batch_size"])
+        assert v["epoch_s"] == pytest.approx(v["steps_per_epoch"] * v["step_s"])
+        assert v["flops_per_step"] == _expected_flops(
+            s["batch_size"], data["width"], data["tags"], 16, v["encoder"])
+        assert v["eval_posts"] == data["test_posts"]
+        assert v["gpu_peak_bytes"] is None or v["gpu_peak_bytes"] > 0
+    for ref in result["matmul"]:
+        assert ref["flops_per_s"] > 0
+
+
+_PARSE = """
+import sys
+from absl import flags
+from experiments import bench
+for arg in sys.argv[1:]:
+    try:
+        flags.FLAGS(["bench", arg])
+        print("ACCEPTED", arg)
+    except flags.IllegalFlagValueError as e:
+        print("REJECTED", e)
+    flags.FLAGS.unparse_flags()
+"""
+
+
+def test_unknown_flag_values_are_rejected(tmp_path):
+    proc = _run(tmp_path, "--encoder=conv")  # the command line itself
+    assert proc.returncode != 0
+    assert ("Flags parsing error: flag --encoder=conv: value should be one of "
+            "<sparse|dense|both>") in proc.stderr, proc.stderr[-2000:]
+    assert not (tmp_path / "out").exists()
+
+    bad = {"--jit=maybe": "value should be one of <false|true|both>",
+           "--dataset=ml100k": "value should be one of <lastfm|ml10m>",
+           "--steps=0": "0 is not a positive integer",
+           "--warmup=0": "0 is not a positive integer",
+           "--latent_dim=-1": "-1 is not a positive integer",
+           "--batch_size=0": "0 is not a positive integer",
+           "--core=0": "0 is not a positive integer"}
+    proc = subprocess.run([sys.executable, "-c", _PARSE, *bad], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert len(lines) == len(bad)
+    for line, (arg, why) in zip(lines, bad.items()):
+        assert line == f"REJECTED flag {arg}: {why}"
+
+
+def _expected_flops(B, L, T, K, encoder):
+    """Forward: encoder 2·B·L·K (sparse) or 2·B·|T|·K (dense), decoder 2·B·K·|T|; backward:
+    2× the decoder (∂W′, ∂z) and 1× the encoder (∂W only; ỹ is data)."""
+    encoder_fwd = 2 * B * (L if encoder == "sparse" else T) * K
+    decoder_fwd = 2 * B * K * T
+    return 2 * encoder_fwd + 3 * decoder_fwd
