@@ -150,7 +150,7 @@ def summarize(table, runs: pd.DataFrame, paper: dict, title: str, hparams, train
     view = view[["model", "metric", "ours (mean ± std)", "paper", "relative difference", "seeds"]]
     settings = ", ".join(f"{k}={v}" for k, v in {**hparams, **train}.items())
     return frame, [
-        f"# {table.capitalize()}: {title}",
+        f"# Table {table.removeprefix('table')}: {title}",
         f"Full ranking of all {split.num_tags} tags except the post's input tags; "
         f"{len(split.eval_posts('test'))} test posts; split {split.fingerprint()[:12]} "
         f"(tie_break={split.tie_break}, split_seed={split.seed}).",

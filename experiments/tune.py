@@ -5,8 +5,8 @@
 
 Every grid point runs the selection phase of `daeptr.training` (train without the validation
 tags, early stopping on --monitor) in `<output_dir>/tune/<dataset>-core<p>/<model>/<point>/`;
-finished points are reused. Writes `tune.csv` / `tune.md` with the validation metrics and
-best epoch of every point, best first.
+finished points are reused. Writes the validation metrics and
+best epoch of every point, best first, in `tune_<grid names>.csv|md` next to the points.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def main(argv):
     frame = pd.DataFrame(rows).sort_values(tag_tables.MONITOR.value, ascending=False)
     base = {**base_model, **base_train}
     print(results.write_tables(
-        root, "tune", frame,
+        root, "tune_" + ("_".join(names) or "default"), frame,
         [f"# Validation search: {MODEL.value} on {DATASET.value} core-{CORE.value} (seed {SEED.value})",
          "Fixed: " + ", ".join(f"{k}={v}" for k, v in base.items() if k not in grid) + ".",
          results.markdown_table(frame)]))

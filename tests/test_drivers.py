@@ -53,7 +53,7 @@ def test_tune_quick_searches_the_grid_on_validation_and_resumes(tmp_path):
     done = run("experiments.tune", *args)
     assert done.returncode == 0, done.stderr[-2000:]
     root = tmp_path / "tune" / "lastfm-core5" / "dae_ptr"
-    frame = pd.read_csv(root / "tune.csv")
+    frame = pd.read_csv(root / "tune_corruption.csv")
     assert sorted(frame["corruption"]) == [0.2, 0.9]
     assert frame["val_ndcg@3"].is_monotonic_decreasing  # best first
     assert not list(root.rglob("metrics.json")) and not list(root.rglob("model.keras"))  # no test
