@@ -87,13 +87,15 @@ class EpochLog(keras.callbacks.Callback):
         pd.DataFrame(self.rows).to_csv(self.path, index=False)
 
 
-def _write_hparams(log_dir: pathlib.Path, hparams: dict) -> None:
-    """Records the run's hyper-parameters for TensorBoard's HParams dashboard."""
-    from tensorboard.plugins.hparams import api as hp  # ships with tensorflow
+def _write_hparams(log_dir: pathlib.Path, hparams: dict, test: dict, step: int) -> None:
+    """The run's hyper-parameters and test metrics, for TensorBoard's HParams dashboard."""
+    from tensorboard.plugins.hparams import api as hp
 
     values = {k: v for k, v in hparams.items() if isinstance(v, (bool, int, float, str))}
     with tf.summary.create_file_writer(str(log_dir)).as_default():
         hp.hparams(values)
+        for k, v in test.items():
+            tf.summary.scalar(f"test/{k}", v, step=step)
 
 
 def _fit(model, train_ds, epochs, callbacks):
@@ -204,10 +206,7 @@ def train_and_evaluate(
         "train_seconds": time.time() - started,
         "split": split.fingerprint(),
     }
-    _write_hparams(run_dir / "tb" / "hparams", hparams)
-    with tf.summary.create_file_writer(str(run_dir / "tb" / "hparams")).as_default():
-        for k, v in test.items():
-            tf.summary.scalar(f"test/{k}", v, step=best_epoch)
+    _write_hparams(run_dir / "tb" / "hparams", hparams, test, best_epoch)
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics
 

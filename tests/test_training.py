@@ -54,7 +54,16 @@ def test_train_and_evaluate_writes_the_run_and_selects_on_validation(split, tmp_
     for name in ("config.json", "metrics.json", "history.csv", "model.keras", "ranks.npy",
                  "select.weights.h5"):
         assert (tmp_path / name).exists(), name
-    assert list((tmp_path / "tb").iterdir())
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    def tags(sub):
+        events = EventAccumulator(str(tmp_path / "tb" / sub))
+        events.Reload()
+        return set(events.Tags()["tensors"])
+
+    assert {"epoch_loss", "epoch_regularization_loss", "epoch_total_loss"} <= tags("select/train")
+    assert "epoch_ndcg@3" in tags("select/validation")
+    assert {"_hparams_/session_start_info", "test/hit@3"} <= tags("hparams")
     stored = json.loads((tmp_path / "metrics.json").read_text())
     assert stored["test"] == pytest.approx(metrics["test"])
     assert stored["split"] == split.fingerprint()
