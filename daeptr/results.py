@@ -10,7 +10,7 @@ import math
 import numbers
 import os
 import pathlib
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import pandas as pd
 
@@ -66,10 +66,16 @@ def format_cell(value) -> str:
     return str(value)
 
 
-def markdown_table(frame: pd.DataFrame) -> str:
-    """A GitHub Markdown table of `frame` (index dropped)."""
+def markdown_table(frame: pd.DataFrame, right_aligned: Sequence[bool] | None = None) -> str:
+    """A GitHub Markdown table of `frame` (index dropped).
+
+    Numeric columns are right-aligned unless `right_aligned` says per column (for columns of
+    numbers already formatted as text).
+    """
     header = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "|" + "|".join("---:" if pd.api.types.is_numeric_dtype(frame[c]) else "---" for c in frame.columns) + "|"
+    if right_aligned is None:
+        right_aligned = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
+    rule = "|" + "|".join("---:" if r else "---" for r in right_aligned) + "|"
     rows = ("| " + " | ".join(format_cell(v) for v in row) + " |"
             for row in frame.astype(object).itertuples(index=False))
     return "\n".join([header, rule, *rows])

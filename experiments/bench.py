@@ -52,9 +52,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
+from daeptr import results  # noqa: E402
 from daeptr.data import datasets, pcore, splits  # noqa: E402
 from daeptr.evaluate import evaluate  # noqa: E402
 from daeptr.models import DAEPTR  # noqa: E402
@@ -402,13 +404,6 @@ def run_bench(settings: Settings, *, data_dir=None, download: bool = True) -> di
     }
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[bool]) -> str:
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 LOADED = 0.1  # other processes' CPU share above which a measurement is flagged
 
 
@@ -461,7 +456,8 @@ def markdown(result: dict) -> str:
         f"{d['train_posts']:,} training posts = {result['variants'][0]['steps_per_epoch']} "
         f"steps/epoch. Step: median of {s['steps']} timed steps after the compiling step and "
         f"{s['warmup']} warm-up step(s); evaluation: median of {s['eval_repeats']} after a warm-up.",
-        _table(header, rows, [False, False] + [True] * (len(header) - 2)),
+        results.markdown_table(pd.DataFrame(rows, columns=header),
+                               [False, False] + [True] * (len(header) - 2)),
         *_load_warning(result),
         "GFLOP/step: matmul FLOPs of forward + backward (`train_step_flops`). matmul: "
         "tf.matmul [B,K]×[K,|T|] compiled with the same jit_compile, warm, median. "
