@@ -106,7 +106,9 @@ def run_table(table: str) -> str:
                 metrics = train_and_evaluate(
                     lambda: model_cls(**sizes, **hparams, seed=seed), split, config, run_dir,
                     hparams=run_hparams)
-            rows.append({"model": name, "seed": seed, **metrics["test"],
+            by_input = {f"{kind}_{k}": v for kind, values in metrics["test_by_input"].items()
+                        for k, v in values.items() if k in ("posts", "hit@3", "ndcg@3")}
+            rows.append({"model": name, "seed": seed, **metrics["test"], **by_input,
                          "best_epoch": metrics["best_epoch"]})
     runs = pd.DataFrame(rows)
     frame, sections = summarize(table, runs, paper, f"{dataset} core-{core}", hparams, train, split)
@@ -156,4 +158,17 @@ def summarize(table, runs: pd.DataFrame, paper: dict, title: str, hparams, train
         f"(tie_break={split.tie_break}, split_seed={split.seed}).",
         f"Settings: {settings}.",
         results.markdown_table(view),
+        "By kind of test post (mean over seeds; single-tag posts are ranked from an empty input):",
+        results.markdown_table(by_kind(runs)),
     ]
+
+
+def by_kind(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean over seeds of the test metrics on empty-input and other posts, per model."""
+    means = runs.groupby("model", sort=False).mean(numeric_only=True).reset_index()
+    columns = [c for c in runs.columns if c.startswith(("empty_", "non_empty_"))]
+    means = means[["model", "best_epoch", *columns]]
+    posts = [c for c in columns if c.endswith("_posts")]
+    means[posts] = means[posts].round().astype(int)
+    means["best_epoch"] = means["best_epoch"].map("{:.1f}".format)
+    return means

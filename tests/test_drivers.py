@@ -40,6 +40,9 @@ def test_table2_quick_trains_and_writes_the_table_then_reuses_finished_runs(tmp_
     assert frame["paper"].notna().all() and frame["mean"].between(0, 1).all()
     run_dir = tmp_path / "table2" / "lastfm-core5" / "dae_ptr" / "seed0"
     assert (run_dir / "metrics.json").exists() and (run_dir / "model.keras").exists()
+    runs = pd.read_csv(tmp_path / "table2" / "runs.csv")
+    assert runs.loc[0, "empty_posts"] + runs.loc[0, "non_empty_posts"] == 59849
+    assert "By kind of test post" in (tmp_path / "table2.md").read_text()
     stamp = (run_dir / "metrics.json").stat().st_mtime_ns
     again = run("experiments.table2", "--quick", f"--output_dir={tmp_path}", "--download=false")
     assert again.returncode == 0, again.stderr[-2000:]
