@@ -14,6 +14,16 @@ TIE_BREAK = flags.DEFINE_enum(
 SPLIT_SEED = flags.DEFINE_integer("split_seed", 0, "Seed of the random tie break of the split.")
 
 
+def load_split(dataset: str, core: int):
+    """The leave-last-tag-out split of a data set's p-core, as the flags ask for."""
+    from daeptr.data import datasets, pcore, splits
+
+    assignments = datasets.load_tags(dataset, DATA_DIR.value, download=DOWNLOAD.value)
+    core_assignments, _ = pcore.p_core(assignments, core)
+    return splits.leave_last_tag_out(core_assignments, tie_break=TIE_BREAK.value,
+                                     seed=SPLIT_SEED.value)
+
+
 def run(main) -> None:
     """`app.run(main)`, reporting the package's data and argument errors as one clear line
     (file, line or flag named in the message) instead of a traceback."""

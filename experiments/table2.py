@@ -7,7 +7,6 @@ Writes `<output_dir>/table2.csv`, `table2.md` and one run folder per (model, see
 `<output_dir>/table2/` (TensorBoard: `tensorboard --logdir <output_dir>/table2`).
 """
 
-from absl import app
 
 from experiments import flags as common, tag_tables
 

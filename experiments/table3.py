@@ -7,7 +7,6 @@ Writes `<output_dir>/table3.csv`, `table3.md` and one run folder per (model, see
 `<output_dir>/table3/` (TensorBoard: `tensorboard --logdir <output_dir>/table3`).
 """
 
-from absl import app
 
 from experiments import flags as common, tag_tables
 

@@ -11,27 +11,26 @@ import dataclasses
 import json
 import pathlib
 import shutil
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 from absl import flags
 
 from daeptr import models, results
-from daeptr.data import datasets, pcore, splits
 from daeptr.evaluate import NS
 from daeptr.training import TrainConfig, train_and_evaluate
 from experiments import flags as common
 
 MODELS = flags.DEFINE_list("models", ["dae_ptr"], f"Models to train, of {sorted(models.REGISTRY)}.")
 SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2", "3", "4"], "Training seeds.")
-EPOCHS = flags.DEFINE_integer("epochs", 300, "Maximum epochs; early stopping on validation decides.", lower_bound=1)
-PATIENCE = flags.DEFINE_integer("patience", 4, "Early-stopping patience, in evaluations.", lower_bound=1)
-EVAL_EVERY = flags.DEFINE_integer("eval_every", 2, "Epochs between validation rankings.", lower_bound=1)
-MONITOR = flags.DEFINE_string("monitor", "val_ndcg@3", "Validation metric for early stopping.")
-BATCH_SIZE = flags.DEFINE_integer("batch_size", 1024, "Mini-batch size (paper: 1024).", lower_bound=1)
+_DEFAULT = TrainConfig()
+EPOCHS = flags.DEFINE_integer("epochs", _DEFAULT.epochs, "Maximum epochs; early stopping on validation decides.", lower_bound=1)
+PATIENCE = flags.DEFINE_integer("patience", _DEFAULT.patience, "Early-stopping patience, in evaluations.", lower_bound=1)
+EVAL_EVERY = flags.DEFINE_integer("eval_every", _DEFAULT.eval_every, "Epochs between validation rankings.", lower_bound=1)
+MONITOR = flags.DEFINE_string("monitor", _DEFAULT.monitor, "Validation metric for early stopping.")
+BATCH_SIZE = flags.DEFINE_integer("batch_size", _DEFAULT.batch_size, "Mini-batch size (paper: 1024).", lower_bound=1)
 LEARNING_RATE = flags.DEFINE_float(
-    "learning_rate", 0.003,
+    "learning_rate", _DEFAULT.learning_rate,
     "Adam learning rate: 0.003 won the validation search on Last.fm core-5 (BUILD_NOTES.md). "
     "Paper: 0.001 in §5.5, 0.01 for most models in §5.3.", lower_bound=0)
 L2 = flags.DEFINE_float("l2", 0.01, "λ of Eq. 12 (paper: 0.01).", lower_bound=0)
@@ -63,33 +62,34 @@ flags.register_validator("seeds", lambda v: all(s.lstrip("-").isdigit() for s in
 
 
 def model_hparams(dataset: str) -> dict:
+    """The model's hyper-parameters from the flags, with the paper's per-data-set defaults."""
     defaults = PAPER_DEFAULTS[dataset]
     return {
-        "latent_dim": LATENT_DIM.value or defaults["latent_dim"],
+        "latent_dim": 16 if QUICK.value else LATENT_DIM.value or defaults["latent_dim"],
         "corruption": defaults["corruption"] if CORRUPTION.value is None else CORRUPTION.value,
         "l2": L2.value,
         "loss_reduction": LOSS_REDUCTION.value,
     }
 
 
+def train_settings() -> dict:
+    """TrainConfig fields from the flags (all but the seed); --quick trains for 2 epochs."""
+    settings = dict(epochs=EPOCHS.value, batch_size=BATCH_SIZE.value,
+                    learning_rate=LEARNING_RATE.value, patience=PATIENCE.value,
+                    monitor=MONITOR.value, eval_every=EVAL_EVERY.value,
+                    retrain=RETRAIN.value, save_ranks=SAVE_RANKS.value)
+    if QUICK.value:
+        settings.update(epochs=2, eval_every=1, patience=1)
+    return settings
+
+
 def run_table(table: str) -> str:
     """Runs the table's experiments from the flags and writes `<table>.csv|md`."""
     dataset, core, paper = results.PAPER_TABLES[table]
-    seeds = [int(s) for s in SEEDS.value]
+    seeds = [int(s) for s in SEEDS.value][: 1 if QUICK.value else None]
     hparams = model_hparams(dataset)
-    train = dict(epochs=EPOCHS.value, batch_size=BATCH_SIZE.value,
-                 learning_rate=LEARNING_RATE.value, patience=PATIENCE.value,
-                 monitor=MONITOR.value, eval_every=EVAL_EVERY.value,
-                 retrain=RETRAIN.value, save_ranks=SAVE_RANKS.value)
-    if QUICK.value:
-        seeds = seeds[:1]
-        hparams["latent_dim"] = 16
-        train.update(epochs=2, eval_every=1, patience=1)
-
-    assignments = datasets.load_tags(dataset, common.DATA_DIR.value, download=common.DOWNLOAD.value)
-    core_assignments, _ = pcore.p_core(assignments, core)
-    split = splits.leave_last_tag_out(core_assignments, tie_break=common.TIE_BREAK.value,
-                                      seed=common.SPLIT_SEED.value)
+    train = train_settings()
+    split = common.load_split(dataset, core)
     sizes = dict(num_users=split.num_users, num_items=split.num_items, num_tags=split.num_tags)
     table_dir = pathlib.Path(common.OUTPUT_DIR.value) / table
     rows = []

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from absl import app, flags
+from absl import flags
 
 from daeptr import results
 from daeptr.data import datasets, pcore, splits

@@ -19,7 +19,6 @@ import pandas as pd
 from absl import flags
 
 from daeptr import models, results
-from daeptr.data import datasets, pcore, splits
 from daeptr.training import TrainConfig, select
 from experiments import flags as common, tag_tables
 
@@ -60,16 +59,12 @@ def main(argv):
     del argv
     grid = parse_grid(GRID.value)
     model_cls = models.get(MODEL.value)
-    assignments = datasets.load_tags(DATASET.value, common.DATA_DIR.value, download=common.DOWNLOAD.value)
-    split = splits.leave_last_tag_out(pcore.p_core(assignments, CORE.value)[0],
-                                      tie_break=common.TIE_BREAK.value, seed=common.SPLIT_SEED.value)
-    base_model = {**tag_tables.model_hparams(DATASET.value)}
-    base_train = dict(epochs=tag_tables.EPOCHS.value, batch_size=tag_tables.BATCH_SIZE.value,
-                      learning_rate=tag_tables.LEARNING_RATE.value, patience=tag_tables.PATIENCE.value,
-                      monitor=tag_tables.MONITOR.value, eval_every=tag_tables.EVAL_EVERY.value)
-    if tag_tables.QUICK.value:
-        base_model["latent_dim"] = 16
-        base_train.update(epochs=2, eval_every=1, patience=1)
+    split = common.load_split(DATASET.value, CORE.value)
+    base_model = tag_tables.model_hparams(DATASET.value)
+    base_train = tag_tables.train_settings()
+    # Selection only: no retraining, no test ranks.
+    for unused in ("retrain", "save_ranks"):
+        base_train.pop(unused)
     root = pathlib.Path(common.OUTPUT_DIR.value) / "tune" / f"{DATASET.value}-core{CORE.value}" / MODEL.value
     rows = []
     names = list(grid)

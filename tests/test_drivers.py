@@ -51,6 +51,18 @@ def test_table2_quick_trains_and_writes_the_table_then_reuses_finished_runs(tmp_
 
 
 @needs_data
+def test_tie_break_compares_both_rules(tmp_path):
+    done = run("experiments.tie_break", "--datasets=lastfm", f"--output_dir={tmp_path}",
+               "--download=false")
+    assert done.returncode == 0, done.stderr[-2000:]
+    frame = pd.read_csv(tmp_path / "tie_break.csv").set_index("tie_break")
+    assert set(frame.index) == {"random", "tag_id"}
+    # Holding out the highest tag id hides it from the user's other posts more often.
+    seen = "test tag used by the user elsewhere"
+    assert frame.loc["tag_id", seen] < frame.loc["random", seen]
+
+
+@needs_data
 def test_tune_quick_searches_the_grid_on_validation_and_resumes(tmp_path):
     args = ("--quick", "--grid=corruption:0.2,0.9", f"--output_dir={tmp_path}", "--download=false")
     done = run("experiments.tune", *args)
