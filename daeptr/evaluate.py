@@ -37,6 +37,7 @@ def rank_targets(model, posts: Posts, batch_size: int = 4096) -> np.ndarray:
             return _fused_target_ranks(model.score(batch), batch["target"], batch["tags"])
 
         model._daeptr_rank_fn = ranks
+    batch_size = min(batch_size, getattr(model, "score_batch_size", None) or batch_size)
     return np.concatenate([ranks(b).numpy() for b in post_dataset(posts, batch_size)])
 
 

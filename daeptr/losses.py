@@ -77,3 +77,22 @@ class SummedBinaryCrossentropy(keras.losses.Loss):
     def get_config(self):
         # Loss.get_config leaves out dtype, which this loss validates.
         return {**super().get_config(), "dtype": self.dtype}
+
+
+def bpr_loss(positive, negative, mask):
+    """BPR (Rendle et al. 2009): mean over pairs of −ln σ(ŷ⁺ − ŷ⁻).
+
+    Every positive of a post is paired with every sampled negative of that post.
+
+    Args:
+        positive: float ``[B, L]`` scores of each post's (padded) positive tags.
+        negative: float ``[B, n]`` scores of the post's sampled negative tags.
+        mask: bool ``[B, L]``, False at padding.
+
+    Returns:
+        The mean over the ``mask.sum() · n`` real pairs (0 if there are none).
+    """
+    difference = positive[:, :, None] - negative[:, None, :]  # [B, L, n]
+    pair_loss = -tf.math.log_sigmoid(difference)
+    weights = tf.cast(mask, pair_loss.dtype)[:, :, None] * tf.ones_like(pair_loss)
+    return tf.math.divide_no_nan(tf.reduce_sum(pair_loss * weights), tf.reduce_sum(weights))

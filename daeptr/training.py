@@ -1,5 +1,8 @@
 """One training routine for every tag model: selection on validation, one test evaluation.
 
+`build_model(posts)` builds a fresh model for training on `posts` (the phase's training
+tags; count-based models take their state from them, trained models only their sizes).
+
 Protocol (DESIGN.md, BUILD_NOTES.md):
   1. Selection: train on the training tags without the validation tags; after every
      `eval_every` epochs rank the validation tags (`RankingEvaluation` adds `val_hit@N` and
@@ -26,7 +29,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from daeptr.data.splits import TagSplit
+from daeptr.data.splits import Posts, TagSplit
 from daeptr.evaluate import NS, evaluate
 from daeptr.metrics import ranking_metrics
 from daeptr.pipeline import max_width, post_dataset
@@ -109,7 +112,7 @@ def _fit(model, train_ds, epochs, callbacks):
 
 
 def select(
-    build_model: Callable[[], keras.Model],
+    build_model: Callable[[Posts], keras.Model],
     split: TagSplit,
     config: TrainConfig,
     run_dir: str | os.PathLike,
@@ -124,8 +127,14 @@ def select(
     run_dir = pathlib.Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
-    model = _compiled(build_model(), config)
+    model = _compiled(build_model(split.train_posts("valid")), config)
     monitor = config.monitor
+    if not model.trainable_weights:  # a count-based floor: nothing to fit or to stop
+        valid, _ = evaluate(model, split.eval_posts("valid"), ns, config.eval_batch_size)
+        if monitor.removeprefix("val_") not in valid:
+            raise ValueError(f"monitor {monitor!r} is not a logged metric; choose one of "
+                             f"{sorted('val_' + k for k in valid)}")
+        return model, {"valid": valid, "best_epoch": 0, "epochs_run": 0}
     history = _fit(
         model,
         post_dataset(split.train_posts("valid"), config.batch_size, shuffle=True,
@@ -160,7 +169,7 @@ def _width(split: TagSplit) -> int:
 
 
 def train_and_evaluate(
-    build_model: Callable[[], keras.Model],
+    build_model: Callable[[Posts], keras.Model],
     split: TagSplit,
     config: TrainConfig,
     run_dir: str | os.PathLike,
@@ -182,7 +191,8 @@ def train_and_evaluate(
     # 2. Final model on all training tags.
     if config.retrain:
         keras.utils.set_random_seed(config.seed)
-        model = _compiled(build_model(), config)
+        model = _compiled(build_model(split.train_posts("test")), config)
+    if config.retrain and model.trainable_weights:
         _fit(
             model,
             post_dataset(split.train_posts("test"), config.batch_size, shuffle=True,

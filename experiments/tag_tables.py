@@ -1,8 +1,18 @@
 """Shared driver of Tables 2–5: train every requested model over seeds on one core.
 
 Each (model, seed) run lives in `<output_dir>/<table>/<dataset>-core<p>/<model>/seed<k>/`
-with its config, metrics, TensorBoard logs and model; a finished run (metrics.json present)
-is reused unless --overwrite. The table is rebuilt from those files, never from stdout.
+with its config, metrics, TensorBoard logs and model; a finished run (metrics.json present,
+same settings) is reused unless --overwrite. The table is rebuilt from those files, never
+from stdout.
+
+The settings of a model come, each later source overriding the earlier:
+  1. the model class' defaults;
+  2. `STARTING_POINTS`: the paper's §5.3/§5.5 values (and DAE-PTR's validated learning rate);
+  3. with --tuned (default), `<output_dir>/tune/<dataset>-core<p>/<model>/chosen.json`,
+     written by `experiments.tune` from a validation search;
+  4. flags given on the command line (--learning_rate, --latent_dim, … for every model that
+     has that setting; --hparam=MODEL.NAME=VALUE for one model).
+The table's hyper-parameter section says which source each value came from.
 """
 
 from __future__ import annotations
@@ -21,32 +31,48 @@ from daeptr.evaluate import NS
 from daeptr.training import TrainConfig, train_and_evaluate
 from experiments import flags as common
 
-MODELS = flags.DEFINE_list("models", ["dae_ptr"], f"Models to train, of {sorted(models.REGISTRY)}.")
-SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2", "3", "4"], "Training seeds.")
+ALL_MODELS = ["dae_ptr", "pitf", "nltf", "abnt", "mp", "mp_u", "mp_i", "mp_ui", "cooc"]
+MODELS = flags.DEFINE_list("models", ALL_MODELS, f"Models to train, of {sorted(models.REGISTRY)}.")
+SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2", "3", "4"],
+                          "Training seeds (count-based floors are deterministic: first seed only).")
 _DEFAULT = TrainConfig()
 EPOCHS = flags.DEFINE_integer("epochs", _DEFAULT.epochs, "Maximum epochs; early stopping on validation decides.", lower_bound=1)
 PATIENCE = flags.DEFINE_integer("patience", _DEFAULT.patience, "Early-stopping patience, in evaluations.", lower_bound=1)
 EVAL_EVERY = flags.DEFINE_integer("eval_every", _DEFAULT.eval_every, "Epochs between validation rankings.", lower_bound=1)
 MONITOR = flags.DEFINE_string("monitor", _DEFAULT.monitor, "Validation metric for early stopping.")
-BATCH_SIZE = flags.DEFINE_integer("batch_size", _DEFAULT.batch_size, "Mini-batch size (paper: 1024).", lower_bound=1)
+BATCH_SIZE = flags.DEFINE_integer("batch_size", None, "Mini-batch size (default 1024, the paper's).", lower_bound=1)
 LEARNING_RATE = flags.DEFINE_float(
-    "learning_rate", _DEFAULT.learning_rate,
-    "Adam learning rate: 0.003 won the validation search on Last.fm core-5 (BUILD_NOTES.md). "
-    "Paper: 0.001 in §5.5, 0.01 for most models in §5.3.", lower_bound=0)
-L2 = flags.DEFINE_float("l2", 0.01, "λ of Eq. 12 (paper: 0.01).", lower_bound=0)
-LATENT_DIM = flags.DEFINE_integer("latent_dim", None, "K (paper: 512 on Last.fm, 256 on ML10M).", lower_bound=1)
+    "learning_rate", None,
+    "Adam learning rate for every model (default per model: 0.003 for DAE-PTR, chosen on "
+    "validation; the paper's 0.01 for the baselines).", lower_bound=0)
+L2 = flags.DEFINE_float("l2", None, "λ for every model (paper: 0.01).", lower_bound=0)
+LATENT_DIM = flags.DEFINE_integer("latent_dim", None, "K for every model (paper: DAE-PTR 512 on Last.fm, 256 on ML10M; baselines 64).", lower_bound=1)
 CORRUPTION = flags.DEFINE_float("corruption", None, "c of Eq. 7 (paper: 0.8 Last.fm, 0.9 ML10M).",
                                 lower_bound=0, upper_bound=1)
-LOSS_REDUCTION = flags.DEFINE_enum("loss_reduction", "sum", ["sum", "mean"],
-                                   "Eq. 11 summed over the batch's posts, or averaged.")
+LOSS_REDUCTION = flags.DEFINE_enum("loss_reduction", None, ["sum", "mean"],
+                                   "DAE-PTR: Eq. 11 summed over the batch's posts (default), or averaged.")
+HPARAM = flags.DEFINE_multi_string(
+    "hparam", [], "MODEL.NAME=VALUE: one hyper-parameter of one model, e.g. "
+    "pitf.num_negatives=20, nltf.gamma=0.5, mp_ui.alpha=0.3.")
+TUNED = flags.DEFINE_bool("tuned", True, "Use the settings experiments.tune chose on validation, where present.")
 RETRAIN = flags.DEFINE_bool("retrain", True, "Retrain on all training tags for the selected epochs.")
 SAVE_RANKS = flags.DEFINE_bool("save_ranks", False, "Write each run's per-post test ranks (ranks.npy).")
 OVERWRITE = flags.DEFINE_bool("overwrite", False, "Re-run runs that already finished.")
 QUICK = flags.DEFINE_bool("quick", False, "Seconds-long smoke run of the same code path (tests).")
 
-# §5.3 and §5.5 of the paper.
-PAPER_DEFAULTS = {"lastfm": {"latent_dim": 512, "corruption": 0.8},
-                  "ml10m": {"latent_dim": 256, "corruption": 0.9}}
+# DAE-PTR §5.3 and §5.5. The baselines: "K = 64, η = 0.01, λ = 0.01, batch 1024" (§5.3).
+# DAE-PTR's learning rate 0.003 won the validation search on Last.fm core-5 (BUILD_NOTES.md).
+_BASELINE = {"latent_dim": 64, "l2": 0.01, "learning_rate": 0.01}
+STARTING_POINTS = {
+    "dae_ptr": {"*": {"l2": 0.01, "loss_reduction": "sum", "learning_rate": 0.003},
+                "lastfm": {"latent_dim": 512, "corruption": 0.8},
+                "ml10m": {"latent_dim": 256, "corruption": 0.9}},
+    "pitf": {"*": _BASELINE},
+    "nltf": {"*": _BASELINE},
+    "abnt": {"*": _BASELINE},
+}
+TRAIN_FIELDS = {"learning_rate": float, "batch_size": int, "epochs": int, "patience": int,
+                "eval_every": int}
 
 
 def _check_models(names):
@@ -56,45 +82,105 @@ def _check_models(names):
     return True
 
 
+def parse_value(name: str, text: str, default):
+    """A flag's text as the type of the setting it sets (that of the default value)."""
+    kind = TRAIN_FIELDS.get(name) or (type(default) if default is not None else None)
+    if kind is bool:
+        if text.lower() not in ("true", "false"):
+            raise ValueError(f"{name} takes true or false, got {text!r}")
+        return text.lower() == "true"
+    if kind is None:  # an optional setting (None by default): the most specific number
+        for kind in (int, float, str):
+            try:
+                return kind(text)
+            except ValueError:
+                continue
+    return kind(text)
+
+
+def parse_hparams(specs) -> dict[str, dict]:
+    """--hparam=MODEL.NAME=VALUE entries → {model: {name: value}}."""
+    out: dict[str, dict] = {}
+    for spec in specs:
+        key, sep, text = spec.partition("=")
+        model, dot, name = key.partition(".")
+        if not sep or not dot or model not in models.REGISTRY:
+            raise flags.ValidationError(f"--hparam={spec!r}: expected MODEL.NAME=VALUE with MODEL "
+                                        f"one of {sorted(models.REGISTRY)}")
+        accepted = models.hyperparameters(model)
+        if name not in accepted and name not in TRAIN_FIELDS:
+            raise flags.ValidationError(f"--hparam={spec!r}: {model} has no {name!r}; it has "
+                                        f"{sorted([*accepted, *TRAIN_FIELDS])}")
+        try:
+            out.setdefault(model, {})[name] = parse_value(name, text, accepted.get(name))
+        except ValueError as err:
+            raise flags.ValidationError(f"--hparam={spec!r}: {err}") from None
+    return out
+
+
 flags.register_validator("models", _check_models)
 flags.register_validator("seeds", lambda v: all(s.lstrip("-").isdigit() for s in v) and len(v) > 0,
                          message="--seeds must be a non-empty list of integers")
+flags.register_validator("hparam", lambda v: parse_hparams(v) is not None)
 
 
-def model_hparams(dataset: str) -> dict:
-    """The model's hyper-parameters from the flags, with the paper's per-data-set defaults."""
-    defaults = PAPER_DEFAULTS[dataset]
-    return {
-        "latent_dim": 16 if QUICK.value else LATENT_DIM.value or defaults["latent_dim"],
-        "corruption": defaults["corruption"] if CORRUPTION.value is None else CORRUPTION.value,
-        "l2": L2.value,
-        "loss_reduction": LOSS_REDUCTION.value,
-    }
+def chosen_path(dataset: str, core: int, model: str) -> pathlib.Path:
+    """Where experiments.tune keeps the settings it chose for (data set, core, model)."""
+    return pathlib.Path(common.OUTPUT_DIR.value) / "tune" / f"{dataset}-core{core}" / model / "chosen.json"
 
 
-def train_settings() -> dict:
-    """TrainConfig fields from the flags (all but the seed); --quick trains for 2 epochs."""
-    settings = dict(epochs=EPOCHS.value, batch_size=BATCH_SIZE.value,
-                    learning_rate=LEARNING_RATE.value, patience=PATIENCE.value,
-                    monitor=MONITOR.value, eval_every=EVAL_EVERY.value,
-                    retrain=RETRAIN.value, save_ranks=SAVE_RANKS.value)
+def settings(name: str, dataset: str, core: int, *, tuned: bool | None = None):
+    """(model hyper-parameters, TrainConfig fields, source of each value) for one model."""
+    accepted = models.hyperparameters(name)
+    values, sources = {}, {}
+
+    def put(layer: dict, source: str):
+        for key, value in layer.items():
+            if key in accepted or key in TRAIN_FIELDS:
+                values[key], sources[key] = value, source
+
+    start = STARTING_POINTS.get(name, {})
+    put({**start.get("*", {}), **start.get(dataset, {})}, "default")
+    chosen = chosen_path(dataset, core, name)
+    if (TUNED.value if tuned is None else tuned) and chosen.exists():
+        put(json.loads(chosen.read_text()), "tuned")
+    put({k: f.value for k, f in (("learning_rate", LEARNING_RATE), ("batch_size", BATCH_SIZE),
+                                 ("l2", L2), ("latent_dim", LATENT_DIM),
+                                 ("corruption", CORRUPTION), ("loss_reduction", LOSS_REDUCTION))
+         if f.value is not None}, "flag")
+    put(parse_hparams(HPARAM.value).get(name, {}), "flag")
     if QUICK.value:
-        settings.update(epochs=2, eval_every=1, patience=1)
-    return settings
+        put({"latent_dim": 16}, "quick")
+
+    hparams = {k: v for k, v in values.items() if k in accepted}
+    train = dict(epochs=EPOCHS.value, batch_size=1024, patience=PATIENCE.value,
+                 monitor=MONITOR.value, eval_every=EVAL_EVERY.value,
+                 retrain=RETRAIN.value, save_ranks=SAVE_RANKS.value,
+                 learning_rate=_DEFAULT.learning_rate)
+    train.update({k: v for k, v in values.items() if k in TRAIN_FIELDS})
+    if QUICK.value:
+        train.update(epochs=2, eval_every=1, patience=1)
+    return hparams, train, sources
+
+
+def deterministic(name: str) -> bool:
+    """Count-based models: every seed gives the same run."""
+    cls, _ = models.get(name)
+    return getattr(cls, "deterministic", False)
 
 
 def run_table(table: str) -> str:
     """Runs the table's experiments from the flags and writes `<table>.csv|md`."""
     dataset, core, paper = results.PAPER_TABLES[table]
     seeds = [int(s) for s in SEEDS.value][: 1 if QUICK.value else None]
-    hparams = model_hparams(dataset)
-    train = train_settings()
     split = common.load_split(dataset, core)
     sizes = dict(num_users=split.num_users, num_items=split.num_items, num_tags=split.num_tags)
     table_dir = pathlib.Path(common.OUTPUT_DIR.value) / table
-    rows = []
+    rows, used = [], {}
     for name in MODELS.value:
-        for seed in seeds:
+        hparams, train, sources = settings(name, dataset, core)
+        used[name] = (hparams, train, sources)
+        for seed in seeds[:1] if deterministic(name) else seeds:
             run_dir = table_dir / f"{dataset}-core{core}" / name / f"seed{seed}"
             config = TrainConfig(seed=seed, **train)
             run_hparams = {"model": name, "dataset": dataset, "core": core, "quick": QUICK.value,
@@ -102,16 +188,15 @@ def run_table(table: str) -> str:
             metrics = _finished(run_dir, run_hparams, config)
             if metrics is None:
                 shutil.rmtree(run_dir, ignore_errors=True)
-                model_cls = models.get(name)
                 metrics = train_and_evaluate(
-                    lambda: model_cls(**sizes, **hparams, seed=seed), split, config, run_dir,
-                    hparams=run_hparams)
+                    lambda posts: models.build(name, posts, **sizes, **hparams, seed=seed),
+                    split, config, run_dir, hparams=run_hparams)
             by_input = {f"{kind}_{k}": v for kind, values in metrics["test_by_input"].items()
                         for k, v in values.items() if k in ("posts", "hit@3", "ndcg@3")}
             rows.append({"model": name, "seed": seed, **metrics["test"], **by_input,
                          "best_epoch": metrics["best_epoch"]})
     runs = pd.DataFrame(rows)
-    frame, sections = summarize(table, runs, paper, f"{dataset} core-{core}", hparams, train, split)
+    frame, sections = summarize(table, runs, paper, f"{dataset} core-{core}", used, split)
     markdown = results.write_tables(table_dir.parent, table, frame, sections)
     runs.to_csv(table_dir / "runs.csv", index=False)
     return markdown
@@ -128,12 +213,19 @@ def _finished(run_dir: pathlib.Path, hparams: dict, config: TrainConfig) -> dict
     return json.loads((run_dir / "metrics.json").read_text())
 
 
-def summarize(table, runs: pd.DataFrame, paper: dict, title: str, hparams, train, split):
-    """Mean ± std over seeds beside the paper's value, and the relative difference."""
-    metric_names = [f"{m}@{n}" for m in ("hit", "ndcg") for n in NS]
+METRICS = [f"{m}@{n}" for m in ("hit", "ndcg") for n in NS]
+
+
+def _mean_std(mean: float, std: float) -> str:
+    return f"{mean:.5f}" + ("" if std != std else f" ± {std:.5f}")
+
+
+def summarize(table, runs: pd.DataFrame, paper: dict, title: str, used: dict, split):
+    """The long frame (model, metric, mean, std, seeds, paper, relative difference) and the
+    Markdown sections of the table."""
     records = []
     for name, group in runs.groupby("model", sort=False):
-        for metric in metric_names:
+        for metric in METRICS:
             values = group[metric].to_numpy()
             mean = float(values.mean())
             ref = paper.get(name, {}).get(metric, np.nan)
@@ -144,23 +236,63 @@ def summarize(table, runs: pd.DataFrame, paper: dict, title: str, hparams, train
                 "relative_difference": (mean - ref) / ref if ref == ref else np.nan,
             })
     frame = pd.DataFrame(records)
-    view = frame.copy()
-    view["ours (mean ± std)"] = [
-        f"{m:.5f}" + ("" if s != s else f" ± {s:.5f}") for m, s in zip(frame["mean"], frame["std"])]
-    view["relative difference"] = [
-        "" if r != r else f"{100 * r:+.1f}%" for r in frame["relative_difference"]]
-    view = view[["model", "metric", "ours (mean ± std)", "paper", "relative difference", "seeds"]]
-    settings = ", ".join(f"{k}={v}" for k, v in {**hparams, **train}.items())
-    return frame, [
+
+    wide = frame.pivot_table(index="model", columns="metric", values="mean", sort=False)
+    wide_std = frame.pivot_table(index="model", columns="metric", values="std", sort=False,
+                                 dropna=False)
+    ours = pd.DataFrame({"model": wide.index,
+                         **{m: [_mean_std(wide.loc[k, m], wide_std.loc[k, m]) for k in wide.index]
+                            for m in METRICS},
+                         "seeds": frame.groupby("model", sort=False)["seeds"].first().to_numpy()})
+    sections = [
         f"# Table {table.removeprefix('table')}: {title}",
         f"Full ranking of all {split.num_tags} tags except the post's input tags; "
         f"{len(split.eval_posts('test'))} test posts; split {split.fingerprint()[:12]} "
-        f"(tie_break={split.tie_break}, split_seed={split.seed}).",
-        f"Settings: {settings}.",
-        results.markdown_table(view),
-        "By kind of test post (mean over seeds; single-tag posts are ranked from an empty input):",
-        results.markdown_table(by_kind(runs)),
+        f"(tie_break={split.tie_break}, split_seed={split.seed}). Mean ± std over seeds.",
+        results.markdown_table(ours, [False] * (len(METRICS) + 1) + [True]),
     ]
+    beside = frame[frame["paper"].notna()].copy()
+    if not beside.empty:
+        view = pd.DataFrame({
+            "model": beside["model"], "metric": beside["metric"],
+            "ours": beside["mean"], "paper": beside["paper"],
+            "relative difference": [f"{100 * r:+.1f}%" for r in beside["relative_difference"]]})
+        sections += ["Beside the paper:", results.markdown_table(view)]
+    improvements = improvement_over_pitf(frame, table)
+    if improvements is not None:
+        sections += ["DAE-PTR over PITF (relative, means over seeds; the paper's §5.4 quotes "
+                     "Hit@3 and NDCG@5):", results.markdown_table(improvements)]
+    sections += ["Hyper-parameters (source: default = paper/validated starting point, tuned = "
+                 "experiments.tune on validation, flag = command line; no source = the model "
+                 "class' default):",
+                 results.markdown_table(hyperparameter_table(used)),
+                 "By kind of test post (mean over seeds; single-tag posts are ranked from an "
+                 "empty input):", results.markdown_table(by_kind(runs))]
+    return frame, sections
+
+
+def improvement_over_pitf(frame: pd.DataFrame, table: str) -> pd.DataFrame | None:
+    means = frame.pivot_table(index="metric", columns="model", values="mean")
+    if not {"dae_ptr", "pitf"} <= set(means.columns):
+        return None
+    quoted = results.PAPER_IMPROVEMENTS.get(table, {})
+    ours = (means["dae_ptr"] - means["pitf"]) / means["pitf"]
+    return pd.DataFrame({
+        "metric": METRICS,
+        "ours": [f"{100 * ours[m]:+.1f}%" for m in METRICS],
+        "paper (§5.4)": [f"{100 * quoted[m]:+.1f}%" if m in quoted else "" for m in METRICS],
+    })
+
+
+def hyperparameter_table(used: dict) -> pd.DataFrame:
+    rows = []
+    for name, (hparams, train, sources) in used.items():
+        values = {**models.hyperparameters(name), **hparams}
+        if not deterministic(name):
+            values.update({k: train[k] for k in ("learning_rate", "batch_size")})
+        rows.append({"model": name, "settings": ", ".join(
+            f"{k}={v}" + (f" ({sources[k]})" if k in sources else "") for k, v in values.items())})
+    return pd.DataFrame(rows)
 
 
 def by_kind(runs: pd.DataFrame) -> pd.DataFrame:

@@ -1,12 +1,15 @@
 """Validation search over a grid of hyper-parameters (no test tag is ever ranked).
 
-    python -m experiments.tune --dataset=lastfm --core=5 \
-        --grid=learning_rate:0.003,0.01,0.03 --grid=corruption:0.5,0.8 [--seed=0]
+    python -m experiments.tune --dataset=lastfm --core=5 --model=pitf \
+        --grid=learning_rate:0.001,0.01 --grid=latent_dim:32,64,128 [--seed=0]
 
 Every grid point runs the selection phase of `daeptr.training` (train without the validation
 tags, early stopping on --monitor) in `<output_dir>/tune/<dataset>-core<p>/<model>/<point>/`;
-finished points are reused. Writes the validation metrics and
-best epoch of every point, best first, in `tune_<grid names>.csv|md` next to the points.
+finished points are reused. Settings outside the grid are those the table drivers would use
+(`tag_tables.settings`: defaults, earlier choices, flags), so one parameter can be searched
+after another. Writes the validation metrics and best epoch of every point, best first, in
+`tune_<grid names>.csv|md`, and merges the best point into `chosen.json`, which the table
+drivers read (--tuned).
 """
 
 from __future__ import annotations
@@ -27,68 +30,84 @@ CORE = flags.DEFINE_integer("core", 5, "p-core level.", lower_bound=1)
 MODEL = flags.DEFINE_string("model", "dae_ptr", "Model to tune.")
 SEED = flags.DEFINE_integer("seed", 0, "Training seed.")
 GRID = flags.DEFINE_multi_string(
-    "grid", [], "NAME:V1,V2,… — a model or training hyper-parameter and its values.")
+    "grid", [], "NAME:V1,V2,… — a hyper-parameter of --model, or a training setting, and its values.")
 
-TRAIN_FIELDS = {"learning_rate": float, "batch_size": int, "epochs": int, "patience": int,
-                "eval_every": int}
-MODEL_FIELDS = {"latent_dim": int, "corruption": float, "l2": float, "loss_reduction": str,
-                "hidden_activation": str, "rescale": lambda v: v.lower() == "true",
-                "encoder": str}
+flags.register_validator("model", lambda v: v in models.REGISTRY,
+                         message=f"--model must be one of {sorted(models.REGISTRY)}")
 
 
-def parse_grid(specs) -> dict[str, list]:
+def parse_grid(specs, model: str) -> dict[str, list]:
+    accepted = models.hyperparameters(model)
+    names = sorted({*accepted, *tag_tables.TRAIN_FIELDS})
     grid = {}
     for spec in specs:
         name, sep, values = spec.partition(":")
-        kind = TRAIN_FIELDS.get(name) or MODEL_FIELDS.get(name)
-        if not sep or kind is None or not values:
+        if not sep or name not in names or not values:
             raise flags.ValidationError(
-                f"--grid={spec!r}: expected NAME:V1,V2 with NAME one of "
-                f"{sorted({**TRAIN_FIELDS, **MODEL_FIELDS})}")
+                f"--grid={spec!r}: expected NAME:V1,V2 with NAME one of {names} ({model})")
         try:
-            grid[name] = [kind(v) for v in values.split(",")]
+            grid[name] = [tag_tables.parse_value(name, v, accepted.get(name)) for v in values.split(",")]
         except ValueError as err:
             raise flags.ValidationError(f"--grid={spec!r}: {err}") from None
     return grid
 
 
-flags.register_validator("grid", lambda v: parse_grid(v) is not None)
+flags.register_multi_flags_validator(
+    ["grid", "model"],
+    lambda v: v["model"] not in models.REGISTRY or parse_grid(v["grid"], v["model"]) is not None)
 
 
 def main(argv):
     del argv
-    grid = parse_grid(GRID.value)
-    model_cls = models.get(MODEL.value)
-    split = common.load_split(DATASET.value, CORE.value)
-    base_model = tag_tables.model_hparams(DATASET.value)
-    base_train = tag_tables.train_settings()
+    name, dataset, core = MODEL.value, DATASET.value, CORE.value
+    grid = parse_grid(GRID.value, name)
+    split = common.load_split(dataset, core)
+    sizes = dict(num_users=split.num_users, num_items=split.num_items, num_tags=split.num_tags)
+    base_model, base_train, _ = tag_tables.settings(name, dataset, core)
     # Selection only: no retraining, no test ranks.
     for unused in ("retrain", "save_ranks"):
         base_train.pop(unused)
-    root = pathlib.Path(common.OUTPUT_DIR.value) / "tune" / f"{DATASET.value}-core{CORE.value}" / MODEL.value
+    root = tag_tables.chosen_path(dataset, core, name).parent
     rows = []
     names = list(grid)
     for values in itertools.product(*grid.values()):
         point = dict(zip(names, values))
-        model_kw = {**base_model, **{k: v for k, v in point.items() if k in MODEL_FIELDS}}
-        config = TrainConfig(seed=SEED.value, **{**base_train, **{k: v for k, v in point.items() if k in TRAIN_FIELDS}})
+        model_kw = {**base_model, **{k: v for k, v in point.items() if k not in tag_tables.TRAIN_FIELDS}}
+        train = {**base_train, **{k: v for k, v in point.items() if k in tag_tables.TRAIN_FIELDS}}
+        config = TrainConfig(seed=SEED.value, **train)
         run_dir = root / ("_".join(f"{k}={v}" for k, v in point.items()) or "default") / f"seed{SEED.value}"
         summary_file = run_dir / "selection.json"
-        if summary_file.exists() and not tag_tables.OVERWRITE.value:
-            summary = json.loads(summary_file.read_text())
-        else:
-            sizes = dict(num_users=split.num_users, num_items=split.num_items, num_tags=split.num_tags)
-            _, summary = select(lambda: model_cls(**sizes, **model_kw, seed=SEED.value), split, config, run_dir)
-            summary_file.write_text(json.dumps({**summary, "model": model_kw, "train": config.__dict__}, indent=2))
+        wanted = json.loads(json.dumps({"model": model_kw, "train": config.__dict__}))
+        summary = json.loads(summary_file.read_text()) if summary_file.exists() else None
+        if (summary is None or tag_tables.OVERWRITE.value
+                or {k: summary.get(k) for k in wanted} != wanted):
+            _, summary = select(lambda posts: models.build(name, posts, **sizes, **model_kw,
+                                                           seed=SEED.value),
+                                split, config, run_dir)
+            summary = {**summary, **wanted}
+            summary_file.write_text(json.dumps(summary, indent=2))
         rows.append({**point, "best_epoch": summary["best_epoch"],
                      **{f"val_{k}": v for k, v in summary["valid"].items()}})
-    frame = pd.DataFrame(rows).sort_values(tag_tables.MONITOR.value, ascending=False)
-    base = {**base_model, **base_train}
+    frame = pd.DataFrame(rows).sort_values(tag_tables.MONITOR.value, ascending=False,
+                                           kind="stable")
+    best = {k: v.item() if hasattr(v, "item") else v for k, v in frame.iloc[0][names].items()}
+    chosen_file = root / "chosen.json"
+    chosen = json.loads(chosen_file.read_text()) if chosen_file.exists() else {}
+    # A smoke run, or a single point, chooses nothing: there was nothing to compare.
+    if not tag_tables.QUICK.value and len(frame) > 1:
+        chosen_file.write_text(json.dumps({**chosen, **best}, indent=2))
+    fixed = {**models.hyperparameters(name), **base_model, **base_train}
+    edge = [k for k in names if len(grid[k]) > 2 and best[k] in (min(grid[k]), max(grid[k]))]
     print(results.write_tables(
         root, "tune_" + ("_".join(names) or "default"), frame,
-        [f"# Validation search: {MODEL.value} on {DATASET.value} core-{CORE.value} (seed {SEED.value})",
-         "Fixed: " + ", ".join(f"{k}={v}" for k, v in base.items() if k not in grid) + ".",
-         results.markdown_table(frame)]))
+        [f"# Validation search: {name} on {dataset} core-{core} (seed {SEED.value})",
+         "Fixed: " + ", ".join(f"{k}={v}" for k, v in fixed.items() if k not in grid) + ".",
+         results.markdown_table(frame),
+         (f"Chosen (by {tag_tables.MONITOR.value}, written to chosen.json): "
+          + ", ".join(f"{k}={v}" for k, v in best.items())
+          + (f"; on the edge of the grid: {', '.join(edge)}" if edge else "") + "."
+          if len(frame) > 1 and not tag_tables.QUICK.value else
+          "Nothing chosen: a single point or a --quick run.")]))
 
 
 if __name__ == "__main__":

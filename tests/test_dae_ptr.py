@@ -75,7 +75,7 @@ def test_get_config_round_trip_and_registry():
     clone = DAEPTR.from_config(model.get_config())
     assert clone.get_config() == model.get_config()
     assert clone.mask_out.rate == 0.3 and clone.config["encoder"] == "dense"
-    assert get("dae_ptr") is DAEPTR
+    assert get("dae_ptr") == (DAEPTR, {})
     with pytest.raises(ValueError, match="unknown model 'nope'"):
         get("nope")
 

@@ -1,5 +1,6 @@
 """Every experiment driver through its real code path (`--quick` where it trains)."""
 
+import json
 import os
 import pathlib
 import subprocess
@@ -37,12 +38,18 @@ def test_table2_quick_trains_and_writes_the_table_then_reuses_finished_runs(tmp_
     assert done.returncode == 0, done.stderr[-2000:]
     frame = pd.read_csv(tmp_path / "table2.csv")
     assert set(frame["metric"]) == {f"{m}@{n}" for m in ("hit", "ndcg") for n in (1, 3, 5, 10)}
-    assert frame["paper"].notna().all() and frame["mean"].between(0, 1).all()
+    # every model and floor, the paper's value beside the paper's four models
+    assert list(frame["model"].unique()) == ["dae_ptr", "pitf", "nltf", "abnt", "mp", "mp_u",
+                                             "mp_i", "mp_ui", "cooc"]
+    assert frame["paper"].notna().sum() == 4 * 8 and frame["mean"].between(0, 1).all()
     run_dir = tmp_path / "table2" / "lastfm-core5" / "dae_ptr" / "seed0"
     assert (run_dir / "metrics.json").exists() and (run_dir / "model.keras").exists()
     runs = pd.read_csv(tmp_path / "table2" / "runs.csv")
-    assert runs.loc[0, "empty_posts"] + runs.loc[0, "non_empty_posts"] == 59849
-    assert "By kind of test post" in (tmp_path / "table2.md").read_text()
+    assert (runs["empty_posts"] + runs["non_empty_posts"] == 59849).all()
+    markdown = (tmp_path / "table2.md").read_text()
+    for section in ("Beside the paper", "DAE-PTR over PITF", "+28.2%", "Hyper-parameters",
+                    "By kind of test post"):
+        assert section in markdown
     stamp = (run_dir / "metrics.json").stat().st_mtime_ns
     again = run("experiments.table2", "--quick", f"--output_dir={tmp_path}", "--download=false")
     assert again.returncode == 0, again.stderr[-2000:]
@@ -77,6 +84,25 @@ def test_tune_quick_searches_the_grid_on_validation_and_resumes(tmp_path):
     assert sorted(p.stat().st_mtime_ns for p in root.rglob("selection.json")) == stamps
 
 
+@needs_data
+def test_tune_writes_the_choice_that_table_drivers_then_use(tmp_path):
+    # The mixing weight of MP_u,i: a real (non-quick) search that takes seconds.
+    done = run("experiments.tune", "--model=mp_ui", "--grid=alpha:0,0.6,1",
+               f"--output_dir={tmp_path}", "--download=false")
+    assert done.returncode == 0, done.stderr[-2000:]
+    root = tmp_path / "tune" / "lastfm-core5" / "mp_ui"
+    frame = pd.read_csv(root / "tune_alpha.csv")
+    chosen = json.loads((root / "chosen.json").read_text())
+    assert chosen == {"alpha": frame.iloc[0]["alpha"]}  # the best on validation
+    assert frame["val_ndcg@3"].is_monotonic_decreasing and len(frame) == 3
+    done = run("experiments.table2", "--models=mp_ui", f"--output_dir={tmp_path}",
+               "--download=false")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"alpha={chosen['alpha']} (tuned)" in (tmp_path / "table2.md").read_text()
+    config = json.loads((tmp_path / "table2" / "lastfm-core5" / "mp_ui" / "seed0" / "config.json").read_text())
+    assert config["alpha"] == chosen["alpha"]
+
+
 @pytest.mark.parametrize("module, flag, message", [
     ("experiments.table2", "--models=nope", "unknown ['nope']"),
     ("experiments.table2", "--corruption=1.5", "corruption"),
@@ -84,9 +110,12 @@ def test_tune_quick_searches_the_grid_on_validation_and_resumes(tmp_path):
     ("experiments.table1", "--cores=x", "--cores must be integers"),
     ("experiments.tune", "--grid=colour:red", "expected NAME:V1,V2"),
     ("experiments.tune", "--grid=corruption:0.5,x", "could not convert"),
+    ("experiments.tune", "--model=pitf --grid=corruption:0.5", "expected NAME:V1,V2"),
+    ("experiments.table2", "--hparam=pitf.nope=1", "pitf has no 'nope'"),
+    ("experiments.table2", "--hparam=pitf.latent_dim=x", "invalid literal"),
 ])
 def test_bad_flags_fail_with_a_message_naming_the_flag(module, flag, message, tmp_path):
-    done = run(module, flag, f"--output_dir={tmp_path}")
+    done = run(module, *flag.split(), f"--output_dir={tmp_path}")
     assert done.returncode != 0
     assert message in done.stderr
     assert not any(tmp_path.iterdir())  # nothing partial written

@@ -1,12 +1,53 @@
-"""Model registry: name → Keras model class. Drivers build models only through here."""
+"""Model registry: name → (Keras model class, fixed arguments). Drivers build models only
+through `build`, which hands each model its training posts (`TagRecommender.from_posts`)."""
 
+from __future__ import annotations
+
+import inspect
+
+from daeptr.models.abnt import ABNT
 from daeptr.models.dae_ptr import DAEPTR
+from daeptr.models.nltf import NLTF
+from daeptr.models.pitf import PITF
+from daeptr.models.popularity import Popularity
 
-REGISTRY = {"dae_ptr": DAEPTR}
+# The floors are one class with a `kind`; each kind is its own row of the tables.
+REGISTRY = {
+    "dae_ptr": (DAEPTR, {}),
+    "pitf": (PITF, {}),
+    "nltf": (NLTF, {}),
+    "abnt": (ABNT, {}),
+    "mp": (Popularity, {"kind": "global"}),
+    "mp_u": (Popularity, {"kind": "user"}),
+    "mp_i": (Popularity, {"kind": "item"}),
+    "mp_ui": (Popularity, {"kind": "user_item"}),
+    "cooc": (Popularity, {"kind": "cooc"}),
+}
+SIZES = ("num_users", "num_items", "num_tags")
 
 
 def get(name: str):
+    """(class, fixed arguments) of a registered model."""
     try:
         return REGISTRY[name]
     except KeyError:
         raise ValueError(f"unknown model {name!r}; choose one of {sorted(REGISTRY)}") from None
+
+
+def hyperparameters(name: str) -> dict:
+    """The model's tunable arguments and their defaults (sizes and fixed arguments excluded)."""
+    cls, fixed = get(name)
+    return {p.name: p.default for p in inspect.signature(cls.__init__).parameters.values()
+            if p.default is not inspect.Parameter.empty
+            and p.name not in (*SIZES, *fixed, "seed")}
+
+
+def build(name: str, posts, *, num_users: int, num_items: int, num_tags: int, **hparams):
+    """The model `name` with `hparams`, prepared from its training `posts`."""
+    cls, fixed = get(name)
+    unknown = set(hparams) - set(hyperparameters(name)) - {"seed"}
+    if unknown:
+        raise ValueError(f"model {name!r} takes no {sorted(unknown)}; its hyper-parameters are "
+                         f"{sorted(hyperparameters(name))}")
+    return cls.from_posts(posts, num_users=num_users, num_items=num_items, num_tags=num_tags,
+                          **fixed, **hparams)

@@ -15,6 +15,21 @@ import tensorflow as tf
 class TagRecommender(keras.Model):
     """A model that scores every tag for a batch of posts."""
 
+    # Largest number of posts `score` should see at once (None: any). Models whose scoring
+    # holds a [posts × |T| × K] tensor set it so that evaluation stays within memory.
+    score_batch_size: int | None = None
+
+    @classmethod
+    def from_posts(cls, posts, *, num_users: int, num_items: int, num_tags: int, **hparams):
+        """Builds the model for training on `posts` (a `Posts` of training tags).
+
+        Most models need only the sizes; models with data-derived state (popularity counts,
+        tagging histories) override this and fill that state from `posts` alone, so the
+        state of the validation phase never contains a validation tag.
+        """
+        del posts
+        return cls(num_users=num_users, num_items=num_items, num_tags=num_tags, **hparams)
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.loss_tracker = keras.metrics.Mean(name="loss")
@@ -33,9 +48,15 @@ class TagRecommender(keras.Model):
         """Scores [B, |T|] of every tag for every post of `batch` (higher is better)."""
         return self(batch, training=False)
 
-    def _objective(self, batch, training):
+    def objective_terms(self, batch, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
+        """(data term, regularization) of one mini-batch; the regularization defaults to
+        the penalties attached to the weights (`self.losses`)."""
         loss = self.compute_objective(batch, training=training)
         regularization = tf.add_n(self.losses) if self.losses else tf.zeros_like(loss)
+        return loss, regularization
+
+    def _objective(self, batch, training):
+        loss, regularization = self.objective_terms(batch, training)
         return loss, regularization, loss + regularization
 
     def _report(self, loss, regularization, total):

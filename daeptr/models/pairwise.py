@@ -1,0 +1,71 @@
+"""Pairwise (BPR) training shared by the factorization and neural tag baselines.
+
+For a training post (u, i) with tag set S, every tag t⁺ ∈ S is paired with `num_negatives`
+tags t⁻ drawn uniformly from the tags not in S (`daeptr.sampling`, in the compiled step):
+
+    ℓ = mean over pairs  −ln σ(ŷ(u,i,t⁺) − ŷ(u,i,t⁻))                     BPR
+      + λ/2 · (mean_b ‖e_u‖² + ‖e_i‖²  +  mean over drawn tags ‖e_t‖²)
+
+The penalty is on the embedding rows the batch touches — Rendle's SGD update for PITF — and
+not on whole tables: a rare user's row would otherwise be shrunk at every step it is absent.
+Dense weights of a subclass (ABNT's MLP) carry their own `HalfL2` regularizers.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from daeptr.losses import bpr_loss
+from daeptr.models.base import TagRecommender
+from daeptr.sampling import complement_sample
+
+
+class PairwiseTagModel(TagRecommender):
+    """A tag model ŷ(u, i, t) trained with BPR over sampled negative tags.
+
+    Subclasses implement `tag_scores(batch, tag_ids)` → [B, M] for tag ids [B, M], `score`
+    for all tags, and `embeddings(batch, tag_ids)` → the embedding rows to penalise.
+    """
+
+    def __init__(self, num_tags: int, l2: float, num_negatives: int, seed: int | None, **kwargs):
+        super().__init__(**kwargs)
+        if num_negatives < 1:
+            raise ValueError(f"num_negatives must be >= 1, got {num_negatives}")
+        if l2 < 0:
+            raise ValueError(f"l2 must be >= 0, got {l2}")
+        self.num_tags, self.l2, self.num_negatives = num_tags, l2, num_negatives
+        self.sampler_seed = keras.random.SeedGenerator(seed)
+
+    def tag_scores(self, batch, tag_ids) -> tf.Tensor:
+        raise NotImplementedError
+
+    def embeddings(self, batch, tag_ids) -> tuple[list[tf.Tensor], list[tf.Tensor]]:
+        """(post-side rows [B, ·], tag-side rows [B, M, ·]) that the scores used."""
+        raise NotImplementedError
+
+    def negatives(self, batch) -> tf.Tensor:
+        return complement_sample(batch["tags"], self.num_tags, self.num_negatives,
+                                 self.sampler_seed)
+
+    def objective_terms(self, batch, training):
+        tags = batch["tags"]
+        present = tags >= 0
+        negatives = self.negatives(batch)
+        ids = tf.concat([tf.maximum(tags, 0), negatives], axis=1)  # [B, L + n]
+        scores = self.tag_scores(batch, ids)
+        width = tf.shape(tags)[1]
+        loss = bpr_loss(scores[:, :width], scores[:, width:], present)
+
+        post_rows, tag_rows = self.embeddings(batch, ids)
+        tag_weight = tf.concat([tf.cast(present, tf.float32),
+                                tf.ones_like(negatives, tf.float32)], axis=1)
+        post_norm = tf.add_n([tf.reduce_mean(tf.reduce_sum(tf.square(e), -1)) for e in post_rows])
+        tag_norm = tf.add_n([
+            tf.math.divide_no_nan(tf.reduce_sum(tf.reduce_sum(tf.square(e), -1) * tag_weight),
+                                  tf.reduce_sum(tag_weight))
+            for e in tag_rows])
+        regularization = 0.5 * self.l2 * (post_norm + tag_norm)
+        if self.losses:
+            regularization += tf.add_n(self.losses)
+        return loss, regularization
