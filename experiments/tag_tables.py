@@ -98,6 +98,22 @@ def parse_value(name: str, text: str, default):
     return kind(text)
 
 
+def parse_grid(specs, model: str) -> dict[str, list]:
+    accepted = models.hyperparameters(model)
+    names = sorted({*accepted, *TRAIN_FIELDS})
+    grid = {}
+    for spec in specs:
+        name, sep, values = spec.partition(":")
+        if not sep or name not in names or not values:
+            raise flags.ValidationError(
+                f"--grid={spec!r}: expected NAME:V1,V2 with NAME one of {names} ({model})")
+        try:
+            grid[name] = [parse_value(name, v, accepted.get(name)) for v in values.split(",")]
+        except ValueError as err:
+            raise flags.ValidationError(f"--grid={spec!r}: {err}") from None
+    return grid
+
+
 def parse_hparams(specs) -> dict[str, dict]:
     """--hparam=MODEL.NAME=VALUE entries → {model: {name: value}}."""
     out: dict[str, dict] = {}

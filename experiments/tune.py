@@ -36,31 +36,15 @@ flags.register_validator("model", lambda v: v in models.REGISTRY,
                          message=f"--model must be one of {sorted(models.REGISTRY)}")
 
 
-def parse_grid(specs, model: str) -> dict[str, list]:
-    accepted = models.hyperparameters(model)
-    names = sorted({*accepted, *tag_tables.TRAIN_FIELDS})
-    grid = {}
-    for spec in specs:
-        name, sep, values = spec.partition(":")
-        if not sep or name not in names or not values:
-            raise flags.ValidationError(
-                f"--grid={spec!r}: expected NAME:V1,V2 with NAME one of {names} ({model})")
-        try:
-            grid[name] = [tag_tables.parse_value(name, v, accepted.get(name)) for v in values.split(",")]
-        except ValueError as err:
-            raise flags.ValidationError(f"--grid={spec!r}: {err}") from None
-    return grid
-
-
 flags.register_multi_flags_validator(
     ["grid", "model"],
-    lambda v: v["model"] not in models.REGISTRY or parse_grid(v["grid"], v["model"]) is not None)
+    lambda v: v["model"] not in models.REGISTRY or tag_tables.parse_grid(v["grid"], v["model"]) is not None)
 
 
 def main(argv):
     del argv
     name, dataset, core = MODEL.value, DATASET.value, CORE.value
-    grid = parse_grid(GRID.value, name)
+    grid = tag_tables.parse_grid(GRID.value, name)
     split = common.load_split(dataset, core)
     sizes = dict(num_users=split.num_users, num_items=split.num_items, num_tags=split.num_tags)
     base_model, base_train, _ = tag_tables.settings(name, dataset, core)

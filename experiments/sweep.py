@@ -1,0 +1,236 @@
+"""Flag-driven sweeps of any hyper-parameter over data sets and seeds (Figures 2–4).
+
+    python -m experiments.sweep --name=c_sweep --param=corruption --values=0,0.2,0.4,0.6,0.8,1 \
+        --datasets=lastfm-core5,ml10m-core5 --seeds=0,1 [--model=dae_ptr]
+    python -m experiments.sweep --name=grid --grid=latent_dim:64,256 --grid=corruption:0.5,0.8
+    python -m experiments.sweep --name=k --param=latent_dim --values=32,64 \
+        --retune=corruption:0.5,0.7,0.9      # c chosen on validation for each K (Figure 4)
+
+Every point runs the package's protocol (`daeptr.training.train_and_evaluate`: early stopping
+on validation, retraining, one test evaluation) in
+`<output_dir>/sweeps/<name>/<dataset>-core<p>/<point>/seed<k>/`; finished runs are reused, so
+an interrupted sweep resumes. With --retune, each point first runs the validation-only
+selection for every value of the retuned parameter and keeps the best (never the test split).
+Settings outside the sweep come from `tag_tables.settings` (defaults, tuned choices, flags such
+as --learning_rate or --hparam). Writes `<name>.csv` (one row per run), `<name>.md` (mean ± std
+per point, best point by validation, whether it lies on the edge of the range), `<name>.png`
+(curves with ± std bands) and a TensorBoard HParams configuration: `tensorboard --logdir
+<output_dir>/sweeps/<name>`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import pathlib
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+from absl import flags
+
+from daeptr import models, plots, results
+from daeptr.training import TrainConfig, select, train_and_evaluate
+from experiments import flags as common, tag_tables
+
+NAME = flags.DEFINE_string("name", "sweep", "Name of the sweep (its folder and file names).")
+MODEL = flags.DEFINE_string("model", "dae_ptr", "Model to sweep.")
+DATASETS = flags.DEFINE_list("datasets", ["lastfm-core5"],
+                             "Data sets as NAME-coreP, of lastfm and ml10m (e.g. ml10m-core10).")
+PARAM = flags.DEFINE_string("param", None, "The swept hyper-parameter (with --values).")
+VALUES = flags.DEFINE_list("values", [], "Values of --param.")
+GRID = flags.DEFINE_multi_string("grid", [], "NAME:V1,V2,…: a grid of several parameters.")
+RETUNE = flags.DEFINE_string("retune", None, "NAME:V1,V2,…: re-choose NAME on validation at every point.")
+SWEEP_METRICS = flags.DEFINE_list("metrics", ["hit@3", "ndcg@3"], "Test metrics to plot and summarise.")
+CLAIMS = flags.DEFINE_string("claims", "", "What the paper says about this sweep (for the summary).")
+
+flags.register_validator("model", lambda v: v in models.REGISTRY,
+                         message=f"--model must be one of {sorted(models.REGISTRY)}")
+
+
+def parse_datasets(names) -> list[tuple[str, int]]:
+    out = []
+    for name in names:
+        dataset, _, core = name.partition("-core")
+        if dataset not in ("lastfm", "ml10m") or not core.isdigit() or int(core) < 1:
+            raise flags.ValidationError(
+                f"--datasets: {name!r} is not NAME-coreP with NAME lastfm or ml10m (e.g. lastfm-core5)")
+        out.append((dataset, int(core)))
+    return out
+
+
+def parse_sweep(param, values, grid, retune, model) -> tuple[dict, tuple[str, list] | None]:
+    """The swept grid {name: values} and the retuned (name, values), validated."""
+    specs = list(grid)
+    if param is not None or values:
+        if param is None or not values:
+            raise flags.ValidationError("--param and --values go together")
+        specs.append(f"{param}:{','.join(values)}")
+    if not specs:
+        raise flags.ValidationError("nothing to sweep: give --param/--values or --grid")
+    swept = tag_tables.parse_grid(specs, model)
+    retuned = None
+    if retune:
+        (name, options), = tag_tables.parse_grid([retune], model).items()
+        if name in swept:
+            raise flags.ValidationError(f"--retune={retune!r}: {name} is already swept")
+        retuned = (name, options)
+    return swept, retuned
+
+
+flags.register_validator("datasets", lambda v: parse_datasets(v) is not None)
+flags.register_multi_flags_validator(
+    ["param", "values", "grid", "retune", "model"],
+    lambda v: v["model"] not in models.REGISTRY
+    or parse_sweep(v["param"], v["values"], v["grid"], v["retune"], v["model"]) is not None)
+
+
+def _label(point: dict) -> str:
+    return "_".join(f"{k}={v}" for k, v in point.items())
+
+
+def _split_point(point: dict) -> tuple[dict, dict]:
+    train = {k: v for k, v in point.items() if k in tag_tables.TRAIN_FIELDS}
+    return {k: v for k, v in point.items() if k not in train}, train
+
+
+def retuned_value(build, split, base_train, seed, retune, run_root) -> tuple[object, float]:
+    """The value of the retuned parameter with the best validation metric at this point."""
+    param, options = retune
+    scores = []
+    for option in options:
+        model_kw, train_kw = _split_point({param: option})
+        run_dir = run_root / f"retune_{param}={option}" / f"seed{seed}"
+        summary_file = run_dir / "selection.json"
+        config = TrainConfig(seed=seed, **{**base_train, **train_kw})
+        wanted = json.loads(json.dumps({"model": model_kw, "train": config.__dict__}))
+        summary = json.loads(summary_file.read_text()) if summary_file.exists() else None
+        if summary is None or tag_tables.OVERWRITE.value or summary.get("key") != wanted:
+            _, summary = select(lambda posts: build(posts, model_kw), split, config, run_dir)
+            summary = {**summary, "key": wanted}
+            summary_file.write_text(json.dumps(summary, indent=2))
+        scores.append(summary["valid"][tag_tables.MONITOR.value.removeprefix("val_")])
+    best = int(np.argmax(scores))
+    return options[best], scores[best]
+
+
+def run_sweep() -> str:
+    name = MODEL.value
+    swept, retune = parse_sweep(PARAM.value, VALUES.value, GRID.value, RETUNE.value, name)
+    seeds = [int(s) for s in tag_tables.SEEDS.value]
+    if tag_tables.QUICK.value or tag_tables.deterministic(name):
+        seeds = seeds[:1]
+    root = pathlib.Path(common.OUTPUT_DIR.value) / "sweeps" / NAME.value
+    rows = []
+    for dataset, core in parse_datasets(DATASETS.value):
+        split = common.load_split(dataset, core)
+        sizes = dict(num_users=split.num_users, num_items=split.num_items, num_tags=split.num_tags)
+        base_model, base_train, _ = tag_tables.settings(name, dataset, core)
+        for values in itertools.product(*swept.values()):
+            point = dict(zip(swept, values))
+            model_kw, train_kw = _split_point(point)
+            for seed in seeds:
+                point_root = root / f"{dataset}-core{core}" / _label(point)
+                extra = {}
+                if retune:
+                    def build(posts, kw, seed=seed):
+                        return models.build(name, posts, **sizes,
+                                            **{**base_model, **model_kw, **kw}, seed=seed)
+                    value, score = retuned_value(build, split, {**base_train, **train_kw},
+                                                 seed, retune, point_root)
+                    extra = {retune[0]: value}
+                    rows_extra = {f"retuned_{retune[0]}": value, "retune_valid": score}
+                else:
+                    rows_extra = {}
+                hparams = {**base_model, **model_kw, **{k: v for k, v in extra.items()
+                                                        if k not in tag_tables.TRAIN_FIELDS}}
+                train = {**base_train, **train_kw,
+                         **{k: v for k, v in extra.items() if k in tag_tables.TRAIN_FIELDS}}
+                config = TrainConfig(seed=seed, **train)
+                run_hparams = {"model": name, "dataset": dataset, "core": core,
+                               "quick": tag_tables.QUICK.value, "tie_break": split.tie_break,
+                               "split_seed": split.seed, **hparams}
+                run_dir = point_root / f"seed{seed}"
+                metrics = tag_tables._finished(run_dir, run_hparams, config)
+                if metrics is None:
+                    metrics = train_and_evaluate(
+                        lambda posts: models.build(name, posts, **sizes, **hparams, seed=seed),
+                        split, config, run_dir, hparams=run_hparams)
+                rows.append({"dataset": f"{dataset}-core{core}", **point, "seed": seed,
+                             **rows_extra, "best_epoch": metrics["best_epoch"],
+                             **{f"val_{k}": v for k, v in metrics["valid"].items()},
+                             **metrics["test"]})
+    runs = pd.DataFrame(rows)
+    _hparams_config(root, swept, runs)
+    return summarize(root, runs, list(swept), retune)
+
+
+def _hparams_config(root: pathlib.Path, swept: dict, runs: pd.DataFrame) -> None:
+    """The sweep's HParams configuration, so TensorBoard lists its parameters and metrics."""
+    from tensorboard.plugins.hparams import api as hp
+
+    params = [hp.HParam(k, hp.Discrete(sorted(v))) for k, v in swept.items()]
+    metrics = [hp.Metric(f"test/{m}", display_name=m) for m in SWEEP_METRICS.value]
+    with tf.summary.create_file_writer(str(root)).as_default():
+        hp.hparams_config(hparams=params, metrics=metrics)
+
+
+def summarize(root: pathlib.Path, runs: pd.DataFrame, names: list[str], retune) -> str:
+    metrics = SWEEP_METRICS.value
+    monitor = tag_tables.MONITOR.value
+    columns = [*metrics, monitor]
+    grouped = runs.groupby(["dataset", *names], sort=False)
+    summary = grouped[columns].mean().add_suffix("_mean").join(
+        grouped[columns].std(ddof=1).add_suffix("_std")).reset_index()
+    summary["seeds"] = grouped.size().to_numpy()
+    if retune:
+        summary[f"retuned_{retune[0]}"] = grouped[f"retuned_{retune[0]}"].agg(
+            lambda v: ",".join(map(str, sorted(set(v))))).to_numpy()
+
+    view = summary[["dataset", *names]].copy()
+    if retune:
+        view[f"{retune[0]} (chosen on validation)"] = summary[f"retuned_{retune[0]}"]
+    for m in columns:
+        view[m] = [f"{a:.5f}" + ("" if s != s else f" ± {s:.5f}")
+                   for a, s in zip(summary[f"{m}_mean"], summary[f"{m}_std"])]
+    view["seeds"] = summary["seeds"]
+
+    best_rows = []
+    for dataset, group in summary.groupby("dataset", sort=False):
+        best = group.loc[group[f"{monitor}_mean"].idxmax()]
+        test_best = group.loc[group[f"{metrics[0]}_mean"].idxmax()]
+        edges = [n for n in names if group[n].nunique() > 2
+                 and best[n] in (group[n].min(), group[n].max())]
+        best_rows.append({
+            "dataset": dataset,
+            f"best by {monitor}": ", ".join(f"{n}={best[n]}" for n in names),
+            f"test {metrics[0]} there": f"{best[f'{metrics[0]}_mean']:.5f}",
+            f"highest test {metrics[0]} (for reference only)":
+                ", ".join(f"{n}={test_best[n]}" for n in names),
+            "on the edge of the range": ", ".join(edges) or "no"})
+
+    x = names[0]
+    if len(names) == 1 and pd.api.types.is_numeric_dtype(summary[x]):
+        plots.sweep_figure(summary, x, metrics, root.parent / f"{NAME.value}.png",
+                           title=f"{MODEL.value}: {NAME.value}")
+    sections = [
+        f"# Sweep {NAME.value}: {MODEL.value} over {', '.join(names)}",
+        "Each point: selection on validation (early stopping), retraining, one test evaluation; "
+        f"mean ± std over seeds. Command-line and fixed settings are in each run's config.json.",
+        results.markdown_table(view, [False] * (len(view.columns) - 1) + [True]),
+        "Best point per data set, chosen by the validation metric (the test column is reported, "
+        "never used to choose):",
+        results.markdown_table(pd.DataFrame(best_rows)),
+    ]
+    if CLAIMS.value:
+        sections.append(f"The paper: {CLAIMS.value}")
+    return results.write_tables(root.parent, NAME.value, runs, sections)
+
+
+def main(argv):
+    del argv
+    print(run_sweep())
+
+
+if __name__ == "__main__":
+    common.run(main)
