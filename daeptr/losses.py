@@ -96,3 +96,36 @@ def bpr_loss(positive, negative, mask):
     pair_loss = -tf.math.log_sigmoid(difference)
     weights = tf.cast(mask, pair_loss.dtype)[:, :, None] * tf.ones_like(pair_loss)
     return tf.math.divide_no_nan(tf.reduce_sum(pair_loss * weights), tf.reduce_sum(weights))
+
+
+# ---- CDDAE (Zhao et al.), Eq. 7–10: output activation and loss ------------------------------
+
+RECONSTRUCTIONS = ("sigmoid_bce", "sigmoid_mae", "softmax_cce")
+
+
+def reconstruction_loss(targets, logits, kind: str = "sigmoid_bce", reduction: str = "sum"):
+    """Per-row reconstruction loss of a binary target vector, [B].
+
+    Args:
+        targets: float ``[B, D]`` in {0, 1} (ratings, then the embedded profile).
+        logits: ``[B, D]`` pre-activation outputs, or ``[B, D, 2]`` for ``softmax_cce``.
+        kind: ``sigmoid_bce`` — σ output, binary cross-entropy (Eq. 7–8);
+            ``sigmoid_mae`` — σ output, mean absolute error |t − σ(s)|;
+            ``softmax_cce`` — a two-class softmax per entry, categorical cross-entropy
+            −log softmax(s)[t] (Eq. 9–10, C = 2).
+        reduction: ``sum`` over the D outputs, or ``mean`` (Keras' losses average them).
+    """
+    if kind not in RECONSTRUCTIONS:
+        raise ValueError(f"kind must be one of {RECONSTRUCTIONS}, got {kind!r}")
+    if reduction not in ("sum", "mean"):
+        raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
+    targets = tf.cast(targets, logits.dtype)
+    if kind == "sigmoid_bce":
+        per_entry = tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits)
+    elif kind == "sigmoid_mae":
+        per_entry = tf.abs(targets - tf.sigmoid(logits))
+    else:
+        per_entry = tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=tf.cast(targets, tf.int32), logits=logits)
+    reduce = tf.reduce_sum if reduction == "sum" else tf.reduce_mean
+    return reduce(per_entry, axis=-1)

@@ -23,8 +23,12 @@ def post_dataset(
     shuffle: bool = False,
     seed: int | None = None,
     width: int | None = None,
+    extra: dict[str, np.ndarray] | None = None,
 ) -> tf.data.Dataset:
     """Batches of `posts`; with `shuffle`, a new seeded order every epoch.
+
+    `extra` adds per-row arrays (first axis = posts) as further batch entries, e.g. the user
+    profile features or the padded test items of top-N recommendation.
 
     The order of epoch e depends only on (seed, e), so a run repeats under the same seed.
     """
@@ -39,6 +43,10 @@ def post_dataset(
     }
     if posts.target is not None:
         columns["target"] = tf.constant(posts.target, tf.int32)
+    for name, array in (extra or {}).items():
+        if len(array) != len(posts):
+            raise ValueError(f"extra[{name!r}] has {len(array)} rows for {len(posts)} posts")
+        columns[name] = tf.constant(array)
 
     # Shuffle and batch row indices, then gather whole batches: one vectorised gather per
     # batch instead of per-example slicing.

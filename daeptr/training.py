@@ -62,21 +62,58 @@ class TrainConfig:
 
 
 class RankingEvaluation(keras.callbacks.Callback):
-    """Adds `{prefix}hit@N` / `{prefix}ndcg@N` of full-ranking evaluation to the epoch logs.
+    """Adds the validation metrics of `task` (`{prefix}hit@N`, `{prefix}ndcg@N`, …) to the
+    epoch logs every `every` epochs.
 
     Place it before EarlyStopping, ModelCheckpoint and TensorBoard: they read the same logs.
     """
 
-    def __init__(self, posts, ns=NS, every: int = 1, prefix: str = "val_", batch_size: int = 4096):
+    def __init__(self, task, every: int = 1, prefix: str = "val_", batch_size: int = 4096,
+                 phase: str = "valid"):
         super().__init__()
-        self.posts, self.ns, self.every, self.prefix = posts, ns, every, prefix
-        self.batch_size = batch_size
+        self.task, self.every, self.prefix = task, every, prefix
+        self.batch_size, self.phase = batch_size, phase
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None or (epoch + 1) % self.every:
             return
-        metrics, _ = evaluate(self.model, self.posts, self.ns, self.batch_size)
+        metrics, _, _ = self.task.evaluate(self.model, self.phase, self.batch_size)
         logs.update({self.prefix + k: v for k, v in metrics.items()})
+
+
+class TagTask:
+    """Leave-last-tag-out tag recommendation on a `TagSplit`: what the protocol trains on and
+    how it evaluates (full ranking, Hit@N / NDCG@N, test metrics by kind of post)."""
+
+    def __init__(self, split: TagSplit, ns=NS):
+        self.split, self.ns = split, ns
+        self.width = max_width(split.train_posts("test"), split.eval_posts("test"))
+
+    def train_rows(self, phase: str) -> Posts:
+        return self.split.train_posts(phase)
+
+    def train_dataset(self, phase: str, batch_size: int, seed: int):
+        return post_dataset(self.train_rows(phase), batch_size, shuffle=True, seed=seed,
+                            width=self.width)
+
+    def evaluate(self, model, phase: str, batch_size: int):
+        """(metrics, extra metrics.json entries, per-post ranks)."""
+        posts = self.split.eval_posts(phase)
+        metrics, ranks = evaluate(model, posts, self.ns, batch_size)
+        extra = {}
+        if phase == "test":  # the same ranks by kind of post: single-tag posts have no input
+            empty = posts.lengths == 0
+            extra["test_by_input"] = {
+                name: {"posts": int(mask.sum()), **ranking_metrics(ranks[mask], self.ns)}
+                for name, mask in (("empty", empty), ("non_empty", ~empty)) if mask.any()}
+        return metrics, extra, ranks
+
+    def fingerprint(self) -> str:
+        return self.split.fingerprint()
+
+
+def as_task(split_or_task, ns=NS):
+    return TagTask(split_or_task, ns) if isinstance(split_or_task, TagSplit) else split_or_task
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -113,36 +150,36 @@ def _fit(model, train_ds, epochs, callbacks):
 
 def select(
     build_model: Callable[[Posts], keras.Model],
-    split: TagSplit,
+    split,
     config: TrainConfig,
     run_dir: str | os.PathLike,
     *,
     ns=NS,
 ) -> tuple[keras.Model, dict]:
-    """Phase 1: trains without the validation tags, early-stopped on validation.
+    """Phase 1: trains without the validation targets, early-stopped on validation.
 
-    Returns the model restored to its best evaluation and a summary with `valid` (the
-    validation metrics there), `best_epoch` and `epochs_run`. Touches no test tag.
+    `split` is a `TagSplit` or a task (`TagTask`, `daeptr.topn_task.TopNTask`). Returns the
+    model restored to its best evaluation and a summary with `valid` (the validation metrics
+    there), `best_epoch` and `epochs_run`. Touches no test target.
     """
+    task = as_task(split, ns)
     run_dir = pathlib.Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
-    model = _compiled(build_model(split.train_posts("valid")), config)
+    model = _compiled(build_model(task.train_rows("valid")), config)
     monitor = config.monitor
     if not model.trainable_weights:  # a count-based floor: nothing to fit or to stop
-        valid, _ = evaluate(model, split.eval_posts("valid"), ns, config.eval_batch_size)
+        valid, _, _ = task.evaluate(model, "valid", config.eval_batch_size)
         if monitor.removeprefix("val_") not in valid:
             raise ValueError(f"monitor {monitor!r} is not a logged metric; choose one of "
                              f"{sorted('val_' + k for k in valid)}")
         return model, {"valid": valid, "best_epoch": 0, "epochs_run": 0}
     history = _fit(
         model,
-        post_dataset(split.train_posts("valid"), config.batch_size, shuffle=True,
-                     seed=config.seed, width=_width(split)),
+        task.train_dataset("valid", config.batch_size, config.seed),
         config.epochs,
         [
-            RankingEvaluation(split.eval_posts("valid"), ns, config.eval_every,
-                              batch_size=config.eval_batch_size),
+            RankingEvaluation(task, config.eval_every, batch_size=config.eval_batch_size),
             keras.callbacks.EarlyStopping(monitor, mode="max", patience=config.patience,
                                           restore_best_weights=True),
             keras.callbacks.ModelCheckpoint(run_dir / "select.weights.h5", monitor=monitor,
@@ -164,13 +201,9 @@ def select(
     }
 
 
-def _width(split: TagSplit) -> int:
-    return max_width(split.train_posts("test"), split.eval_posts("test"))
-
-
 def train_and_evaluate(
     build_model: Callable[[Posts], keras.Model],
-    split: TagSplit,
+    split,
     config: TrainConfig,
     run_dir: str | os.PathLike,
     *,
@@ -178,45 +211,36 @@ def train_and_evaluate(
     ns=NS,
 ) -> dict:
     """Runs the protocol above and returns the metrics that `metrics.json` holds."""
+    task = as_task(split, ns)
     run_dir = pathlib.Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    hparams = {**(hparams or {}), **dataclasses.asdict(config), "split": split.fingerprint()}
+    hparams = {**(hparams or {}), **dataclasses.asdict(config), "split": task.fingerprint()}
     (run_dir / "config.json").write_text(json.dumps(hparams, indent=2, default=str))
     started = time.time()
 
     # 1. Selection on validation.
-    model, selected = select(build_model, split, config, run_dir, ns=ns)
+    model, selected = select(build_model, task, config, run_dir)
     best_epoch = selected["best_epoch"]
 
-    # 2. Final model on all training tags.
+    # 2. Final model on all training data.
     if config.retrain:
         keras.utils.set_random_seed(config.seed)
-        model = _compiled(build_model(split.train_posts("test")), config)
+        model = _compiled(build_model(task.train_rows("test")), config)
     if config.retrain and model.trainable_weights:
-        _fit(
-            model,
-            post_dataset(split.train_posts("test"), config.batch_size, shuffle=True,
-                         seed=config.seed, width=_width(split)),
-            best_epoch,
-            [keras.callbacks.TensorBoard(run_dir / "tb" / "final")],
-        )
+        _fit(model, task.train_dataset("test", config.batch_size, config.seed), best_epoch,
+             [keras.callbacks.TensorBoard(run_dir / "tb" / "final")])
     model.save(run_dir / "model.keras")
 
     # 3. One evaluation on test.
-    test_posts = split.eval_posts("test")
-    test, ranks = evaluate(model, test_posts, ns, config.eval_batch_size)
-    # The same ranks by kind of post: single-tag posts are ranked from an empty input.
-    empty = test_posts.lengths == 0
-    by_input = {name: {"posts": int(mask.sum()), **ranking_metrics(ranks[mask], ns)}
-                for name, mask in (("empty", empty), ("non_empty", ~empty)) if mask.any()}
+    test, extra, per_example = task.evaluate(model, "test", config.eval_batch_size)
     if config.save_ranks:
-        np.save(run_dir / "ranks.npy", ranks)
+        np.save(run_dir / "ranks.npy", per_example)
     metrics = {
         "test": test,
-        "test_by_input": by_input,
+        **extra,
         **selected,
         "train_seconds": time.time() - started,
-        "split": split.fingerprint(),
+        "split": task.fingerprint(),
     }
     _write_hparams(run_dir / "tb" / "hparams", hparams, test, best_epoch)
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))

@@ -1,20 +1,24 @@
-"""Flag-driven sweeps of any hyper-parameter over data sets and seeds (Figures 2–4).
+"""Flag-driven sweeps of any hyper-parameter over data sets and seeds (Figures 2–4, CDDAE
+Experiments 3–4).
 
     python -m experiments.sweep --name=c_sweep --param=corruption --values=0,0.2,0.4,0.6,0.8,1 \
         --datasets=lastfm-core5,ml10m-core5 --seeds=0,1 [--model=dae_ptr]
     python -m experiments.sweep --name=grid --grid=latent_dim:64,256 --grid=corruption:0.5,0.8
     python -m experiments.sweep --name=k --param=latent_dim --values=32,64 \
         --retune=corruption:0.5,0.7,0.9      # c chosen on validation for each K (Figure 4)
+    python -m experiments.sweep --name=width --model=cddae --datasets=ml100k \
+        --param=latent_dim --values=10,50,100 --monitor=val_ru@10 --metrics=pu@10,ru@10
 
 Every point runs the package's protocol (`daeptr.training.train_and_evaluate`: early stopping
 on validation, retraining, one test evaluation) in
-`<output_dir>/sweeps/<name>/<dataset>-core<p>/<point>/seed<k>/`; finished runs are reused, so
-an interrupted sweep resumes. With --retune, each point first runs the validation-only
-selection for every value of the retuned parameter and keeps the best (never the test split).
-Settings outside the sweep come from `tag_tables.settings` (defaults, tuned choices, flags such
-as --learning_rate or --hparam). Writes `<name>.csv` (one row per run), `<name>.md` (mean ± std
-per point, best point by validation, whether it lies on the edge of the range), `<name>.png`
-(curves with ± std bands) and a TensorBoard HParams configuration: `tensorboard --logdir
+`<output_dir>/sweeps/<name>/<data set>/<point>/seed<k>/`; finished runs are reused, so an
+interrupted sweep resumes. With --retune, each point first runs the validation-only selection
+for every value of the retuned parameter and keeps the best (never the test split). `ml100k`
+means its five folds: the summary averages over folds and seeds. Settings outside the sweep
+come from `tag_tables.settings` (defaults, tuned choices, flags such as --learning_rate or
+--hparam). Writes `<name>.csv` (one row per run), `<name>.md` (mean ± std per point, best
+point by validation, whether it lies on the edge of the range), `<name>.png` (curves with
+± std bands) and a TensorBoard HParams configuration: `tensorboard --logdir
 <output_dir>/sweeps/<name>`.
 """
 
@@ -31,12 +35,12 @@ from absl import flags
 
 from daeptr import models, plots, results
 from daeptr.training import TrainConfig, select, train_and_evaluate
-from experiments import flags as common, tag_tables
+from experiments import flags as common, tag_tables, tasks
 
 NAME = flags.DEFINE_string("name", "sweep", "Name of the sweep (its folder and file names).")
 MODEL = flags.DEFINE_string("model", "dae_ptr", "Model to sweep.")
 DATASETS = flags.DEFINE_list("datasets", ["lastfm-core5"],
-                             "Data sets as NAME-coreP, of lastfm and ml10m (e.g. ml10m-core10).")
+                             "Data sets: lastfm-coreP, ml10m-coreP, ml100k (five folds), ml100k-foldK.")
 PARAM = flags.DEFINE_string("param", None, "The swept hyper-parameter (with --values).")
 VALUES = flags.DEFINE_list("values", [], "Values of --param.")
 GRID = flags.DEFINE_multi_string("grid", [], "NAME:V1,V2,…: a grid of several parameters.")
@@ -48,15 +52,13 @@ flags.register_validator("model", lambda v: v in models.REGISTRY,
                          message=f"--model must be one of {sorted(models.REGISTRY)}")
 
 
-def parse_datasets(names) -> list[tuple[str, int]]:
-    out = []
+def _check_datasets(names):
     for name in names:
-        dataset, _, core = name.partition("-core")
-        if dataset not in ("lastfm", "ml10m") or not core.isdigit() or int(core) < 1:
-            raise flags.ValidationError(
-                f"--datasets: {name!r} is not NAME-coreP with NAME lastfm or ml10m (e.g. lastfm-core5)")
-        out.append((dataset, int(core)))
-    return out
+        try:
+            tasks.parse(name)
+        except ValueError as err:
+            raise flags.ValidationError(f"--datasets: {err}") from None
+    return True
 
 
 def parse_sweep(param, values, grid, retune, model) -> tuple[dict, tuple[str, list] | None]:
@@ -78,15 +80,17 @@ def parse_sweep(param, values, grid, retune, model) -> tuple[dict, tuple[str, li
     return swept, retuned
 
 
-flags.register_validator("datasets", lambda v: parse_datasets(v) is not None)
+flags.register_validator("datasets", _check_datasets)
+# Drivers that call `run_points` themselves (the CDDAE experiments) define no sweep by flags.
+FLAG_SWEEP = {"required": True}
 flags.register_multi_flags_validator(
     ["param", "values", "grid", "retune", "model"],
-    lambda v: v["model"] not in models.REGISTRY
+    lambda v: not FLAG_SWEEP["required"] or v["model"] not in models.REGISTRY
     or parse_sweep(v["param"], v["values"], v["grid"], v["retune"], v["model"]) is not None)
 
 
-def _label(point: dict) -> str:
-    return "_".join(f"{k}={v}" for k, v in point.items())
+def label(point: dict) -> str:
+    return "_".join(f"{k}={v}" for k, v in point.items()) or "default"
 
 
 def _split_point(point: dict) -> tuple[dict, dict]:
@@ -94,7 +98,12 @@ def _split_point(point: dict) -> tuple[dict, dict]:
     return {k: v for k, v in point.items() if k not in train}, train
 
 
-def retuned_value(build, split, base_train, seed, retune, run_root) -> tuple[object, float]:
+def _sizes(name, part):
+    cls, _ = models.get(name)
+    return tasks.floor_sizes(part) if getattr(cls, "deterministic", False) else part.sizes
+
+
+def retuned_value(build, task, base_train, seed, retune, run_root) -> tuple[object, float]:
     """The value of the retuned parameter with the best validation metric at this point."""
     param, options = retune
     scores = []
@@ -106,7 +115,7 @@ def retuned_value(build, split, base_train, seed, retune, run_root) -> tuple[obj
         wanted = json.loads(json.dumps({"model": model_kw, "train": config.__dict__}))
         summary = json.loads(summary_file.read_text()) if summary_file.exists() else None
         if summary is None or tag_tables.OVERWRITE.value or summary.get("key") != wanted:
-            _, summary = select(lambda posts: build(posts, model_kw), split, config, run_dir)
+            _, summary = select(lambda rows: build(rows, model_kw), task, config, run_dir)
             summary = {**summary, "key": wanted}
             summary_file.write_text(json.dumps(summary, indent=2))
         scores.append(summary["valid"][tag_tables.MONITOR.value.removeprefix("val_")])
@@ -114,78 +123,94 @@ def retuned_value(build, split, base_train, seed, retune, run_root) -> tuple[obj
     return options[best], scores[best]
 
 
+def run_points(name: str, datasets, points: list[dict], seeds, root: pathlib.Path,
+               retune=None, overrides: dict | None = None) -> pd.DataFrame:
+    """Trains `name` at every point on every data set and seed (reusing finished runs);
+    one row per run with the point, the validation and the test metrics.
+
+    `overrides` are fixed settings on top of `tag_tables.settings` (e.g. a figure's K).
+    """
+    cls, _ = models.get(name)
+    if getattr(cls, "deterministic", False) or tag_tables.QUICK.value:
+        seeds = list(seeds)[:1]
+    rows = []
+    for dataset_name in datasets:
+        for part in tasks.load(dataset_name):
+            base_model, base_train, _ = tag_tables.settings(name, part.family)
+            fixed_model, fixed_train = _split_point(overrides or {})
+            base_model, base_train = {**base_model, **fixed_model}, {**base_train, **fixed_train}
+            sizes = _sizes(name, part)
+            for point in points:
+                model_kw, train_kw = _split_point(point)
+                point_root = root / part.label / label(point)
+                for seed in seeds:
+                    row_extra, extra = {}, {}
+                    if retune:
+                        def build(rows_, kw, seed=seed):
+                            return models.build(name, rows_, **sizes,
+                                                **{**base_model, **model_kw, **kw}, seed=seed)
+                        value, score = retuned_value(build, part.task, {**base_train, **train_kw},
+                                                     seed, retune, point_root)
+                        extra = {retune[0]: value}
+                        row_extra = {f"retuned_{retune[0]}": value, "retune_valid": score}
+                    hparams = {**base_model, **model_kw,
+                               **{k: v for k, v in extra.items() if k not in tag_tables.TRAIN_FIELDS}}
+                    config = TrainConfig(seed=seed, **{
+                        **base_train, **train_kw,
+                        **{k: v for k, v in extra.items() if k in tag_tables.TRAIN_FIELDS}})
+                    run_hparams = {"model": name, "dataset": part.label,
+                                   "quick": tag_tables.QUICK.value, **part.info, **hparams}
+                    run_dir = point_root / f"seed{seed}"
+                    metrics = tag_tables._finished(run_dir, run_hparams, config)
+                    if metrics is None:
+                        metrics = train_and_evaluate(
+                            lambda rows_: models.build(name, rows_, **sizes, **hparams, seed=seed),
+                            part.task, config, run_dir, hparams=run_hparams)
+                    rows.append({"dataset": part.family, "part": part.label, **point,
+                                 "seed": seed, **row_extra, "best_epoch": metrics["best_epoch"],
+                                 **{f"val_{k}": v for k, v in metrics["valid"].items()},
+                                 **metrics["test"]})
+    return pd.DataFrame(rows)
+
+
 def run_sweep() -> str:
     name = MODEL.value
     swept, retune = parse_sweep(PARAM.value, VALUES.value, GRID.value, RETUNE.value, name)
-    seeds = [int(s) for s in tag_tables.SEEDS.value]
-    if tag_tables.QUICK.value or tag_tables.deterministic(name):
-        seeds = seeds[:1]
+    points = [dict(zip(swept, values)) for values in itertools.product(*swept.values())]
     root = pathlib.Path(common.OUTPUT_DIR.value) / "sweeps" / NAME.value
-    rows = []
-    for dataset, core in parse_datasets(DATASETS.value):
-        split = common.load_split(dataset, core)
-        sizes = dict(num_users=split.num_users, num_items=split.num_items, num_tags=split.num_tags)
-        base_model, base_train, _ = tag_tables.settings(name, dataset, core)
-        for values in itertools.product(*swept.values()):
-            point = dict(zip(swept, values))
-            model_kw, train_kw = _split_point(point)
-            for seed in seeds:
-                point_root = root / f"{dataset}-core{core}" / _label(point)
-                extra = {}
-                if retune:
-                    def build(posts, kw, seed=seed):
-                        return models.build(name, posts, **sizes,
-                                            **{**base_model, **model_kw, **kw}, seed=seed)
-                    value, score = retuned_value(build, split, {**base_train, **train_kw},
-                                                 seed, retune, point_root)
-                    extra = {retune[0]: value}
-                    rows_extra = {f"retuned_{retune[0]}": value, "retune_valid": score}
-                else:
-                    rows_extra = {}
-                hparams = {**base_model, **model_kw, **{k: v for k, v in extra.items()
-                                                        if k not in tag_tables.TRAIN_FIELDS}}
-                train = {**base_train, **train_kw,
-                         **{k: v for k, v in extra.items() if k in tag_tables.TRAIN_FIELDS}}
-                config = TrainConfig(seed=seed, **train)
-                run_hparams = {"model": name, "dataset": dataset, "core": core,
-                               "quick": tag_tables.QUICK.value, "tie_break": split.tie_break,
-                               "split_seed": split.seed, **hparams}
-                run_dir = point_root / f"seed{seed}"
-                metrics = tag_tables._finished(run_dir, run_hparams, config)
-                if metrics is None:
-                    metrics = train_and_evaluate(
-                        lambda posts: models.build(name, posts, **sizes, **hparams, seed=seed),
-                        split, config, run_dir, hparams=run_hparams)
-                rows.append({"dataset": f"{dataset}-core{core}", **point, "seed": seed,
-                             **rows_extra, "best_epoch": metrics["best_epoch"],
-                             **{f"val_{k}": v for k, v in metrics["valid"].items()},
-                             **metrics["test"]})
-    runs = pd.DataFrame(rows)
-    _hparams_config(root, swept, runs)
+    runs = run_points(name, DATASETS.value, points, [int(s) for s in tag_tables.SEEDS.value],
+                      root, retune)
+    write_hparams_config(root, swept, SWEEP_METRICS.value)
     return summarize(root, runs, list(swept), retune)
 
 
-def _hparams_config(root: pathlib.Path, swept: dict, runs: pd.DataFrame) -> None:
+def write_hparams_config(root: pathlib.Path, swept: dict, metrics) -> None:
     """The sweep's HParams configuration, so TensorBoard lists its parameters and metrics."""
     from tensorboard.plugins.hparams import api as hp
 
     params = [hp.HParam(k, hp.Discrete(sorted(v))) for k, v in swept.items()]
-    metrics = [hp.Metric(f"test/{m}", display_name=m) for m in SWEEP_METRICS.value]
     with tf.summary.create_file_writer(str(root)).as_default():
-        hp.hparams_config(hparams=params, metrics=metrics)
+        hp.hparams_config(hparams=params,
+                          metrics=[hp.Metric(f"test/{m}", display_name=m) for m in metrics])
+
+
+def aggregate(runs: pd.DataFrame, names: list[str], columns: list[str]) -> pd.DataFrame:
+    """Mean and std over seeds (and folds) per data set and point."""
+    grouped = runs.groupby(["dataset", *names], sort=False)
+    summary = grouped[columns].mean().add_suffix("_mean").join(
+        grouped[columns].std(ddof=1).add_suffix("_std")).reset_index()
+    summary["runs"] = grouped.size().to_numpy()
+    return summary
 
 
 def summarize(root: pathlib.Path, runs: pd.DataFrame, names: list[str], retune) -> str:
     metrics = SWEEP_METRICS.value
     monitor = tag_tables.MONITOR.value
     columns = [*metrics, monitor]
-    grouped = runs.groupby(["dataset", *names], sort=False)
-    summary = grouped[columns].mean().add_suffix("_mean").join(
-        grouped[columns].std(ddof=1).add_suffix("_std")).reset_index()
-    summary["seeds"] = grouped.size().to_numpy()
+    summary = aggregate(runs, names, columns)
     if retune:
-        summary[f"retuned_{retune[0]}"] = grouped[f"retuned_{retune[0]}"].agg(
-            lambda v: ",".join(map(str, sorted(set(v))))).to_numpy()
+        summary[f"retuned_{retune[0]}"] = runs.groupby(["dataset", *names], sort=False)[
+            f"retuned_{retune[0]}"].agg(lambda v: ",".join(map(str, sorted(set(v))))).to_numpy()
 
     view = summary[["dataset", *names]].copy()
     if retune:
@@ -193,7 +218,7 @@ def summarize(root: pathlib.Path, runs: pd.DataFrame, names: list[str], retune) 
     for m in columns:
         view[m] = [f"{a:.5f}" + ("" if s != s else f" ± {s:.5f}")
                    for a, s in zip(summary[f"{m}_mean"], summary[f"{m}_std"])]
-    view["seeds"] = summary["seeds"]
+    view["runs"] = summary["runs"]
 
     best_rows = []
     for dataset, group in summary.groupby("dataset", sort=False):
@@ -216,7 +241,7 @@ def summarize(root: pathlib.Path, runs: pd.DataFrame, names: list[str], retune) 
     sections = [
         f"# Sweep {NAME.value}: {MODEL.value} over {', '.join(names)}",
         "Each point: selection on validation (early stopping), retraining, one test evaluation; "
-        f"mean ± std over seeds. Command-line and fixed settings are in each run's config.json.",
+        "mean ± std over seeds (and folds). Every run's settings are in its config.json.",
         results.markdown_table(view, [False] * (len(view.columns) - 1) + [True]),
         "Best point per data set, chosen by the validation metric (the test column is reported, "
         "never used to choose):",

@@ -70,6 +70,10 @@ STARTING_POINTS = {
     "pitf": {"*": _BASELINE},
     "nltf": {"*": _BASELINE},
     "abnt": {"*": _BASELINE},
+    # CDDAE paper §3.3–3.4, Experiment 1: Adam 0.001, corruption 0.5, regularizer 0.01,
+    # sigmoid + mean absolute error, bottleneck 50. The batch size is not given: 32.
+    **{name: {"*": {"latent_dim": 50, "corruption": 0.5, "l2": 0.01, "output": "sigmoid_mae",
+                    "learning_rate": 0.001, "batch_size": 32}} for name in ("dae", "cdae", "cddae")},
 }
 TRAIN_FIELDS = {"learning_rate": float, "batch_size": int, "epochs": int, "patience": int,
                 "eval_every": int}
@@ -140,13 +144,16 @@ flags.register_validator("seeds", lambda v: all(s.lstrip("-").isdigit() for s in
 flags.register_validator("hparam", lambda v: parse_hparams(v) is not None)
 
 
-def chosen_path(dataset: str, core: int, model: str) -> pathlib.Path:
-    """Where experiments.tune keeps the settings it chose for (data set, core, model)."""
-    return pathlib.Path(common.OUTPUT_DIR.value) / "tune" / f"{dataset}-core{core}" / model / "chosen.json"
+def chosen_path(label: str, model: str) -> pathlib.Path:
+    """Where experiments.tune keeps the settings it chose for (data set label, model); the
+    label is e.g. `lastfm-core5` or `ml100k`."""
+    return pathlib.Path(common.OUTPUT_DIR.value) / "tune" / label / model / "chosen.json"
 
 
-def settings(name: str, dataset: str, core: int, *, tuned: bool | None = None):
-    """(model hyper-parameters, TrainConfig fields, source of each value) for one model."""
+def settings(name: str, label: str, *, tuned: bool | None = None):
+    """(model hyper-parameters, TrainConfig fields, source of each value) for one model on
+    the data set `label` (`lastfm-core5`, `ml10m-core10`, `ml100k`)."""
+    dataset = label.split("-core")[0]
     accepted = models.hyperparameters(name)
     values, sources = {}, {}
 
@@ -157,7 +164,7 @@ def settings(name: str, dataset: str, core: int, *, tuned: bool | None = None):
 
     start = STARTING_POINTS.get(name, {})
     put({**start.get("*", {}), **start.get(dataset, {})}, "default")
-    chosen = chosen_path(dataset, core, name)
+    chosen = chosen_path(label, name)
     if (TUNED.value if tuned is None else tuned) and chosen.exists():
         put(json.loads(chosen.read_text()), "tuned")
     put({k: f.value for k, f in (("learning_rate", LEARNING_RATE), ("batch_size", BATCH_SIZE),
@@ -194,7 +201,7 @@ def run_table(table: str) -> str:
     table_dir = pathlib.Path(common.OUTPUT_DIR.value) / table
     rows, used = [], {}
     for name in MODELS.value:
-        hparams, train, sources = settings(name, dataset, core)
+        hparams, train, sources = settings(name, f"{dataset}-core{core}")
         used[name] = (hparams, train, sources)
         for seed in seeds[:1] if deterministic(name) else seeds:
             run_dir = table_dir / f"{dataset}-core{core}" / name / f"seed{seed}"

@@ -47,11 +47,11 @@ def main(argv):
     grid = tag_tables.parse_grid(GRID.value, name)
     split = common.load_split(dataset, core)
     sizes = dict(num_users=split.num_users, num_items=split.num_items, num_tags=split.num_tags)
-    base_model, base_train, _ = tag_tables.settings(name, dataset, core)
+    base_model, base_train, _ = tag_tables.settings(name, f"{dataset}-core{core}")
     # Selection only: no retraining, no test ranks.
     for unused in ("retrain", "save_ranks"):
         base_train.pop(unused)
-    root = tag_tables.chosen_path(dataset, core, name).parent
+    root = tag_tables.chosen_path(f"{dataset}-core{core}", name).parent
     rows = []
     names = list(grid)
     for values in itertools.product(*grid.values()):

@@ -48,8 +48,8 @@ def test_pipeline_batches_hold_the_posts_padded_to_a_fixed_width(split):
 def test_train_and_evaluate_writes_the_run_and_selects_on_validation(split, tmp_path):
     config = TrainConfig(epochs=4, batch_size=32, learning_rate=0.01, patience=2, seed=1,
                          eval_every=2, save_ranks=True)
-    build = lambda: DAEPTR(split.num_users, split.num_items, split.num_tags, latent_dim=8,
-                           corruption=0.5, seed=1)
+    build = lambda posts: DAEPTR(split.num_users, split.num_items, split.num_tags, latent_dim=8,
+                                corruption=0.5, seed=1)
     metrics = train_and_evaluate(build, split, config, tmp_path, hparams={"model": "dae_ptr"})
     for name in ("config.json", "metrics.json", "history.csv", "model.keras", "ranks.npy",
                  "select.weights.h5"):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import inspect
 
 from daeptr.models.abnt import ABNT
+from daeptr.models.cdae import CDAE
+from daeptr.models.cddae import CDDAE
 from daeptr.models.dae_ptr import DAEPTR
 from daeptr.models.nltf import NLTF
 from daeptr.models.pitf import PITF
@@ -22,8 +24,12 @@ REGISTRY = {
     "mp_i": (Popularity, {"kind": "item"}),
     "mp_ui": (Popularity, {"kind": "user_item"}),
     "cooc": (Popularity, {"kind": "cooc"}),
+    # Top-N item recommendation (CDDAE paper); a row is a user, its "tags" are items.
+    "dae": (CDAE, {"user_node": False}),
+    "cdae": (CDAE, {"user_node": True}),
+    "cddae": (CDDAE, {}),
 }
-SIZES = ("num_users", "num_items", "num_tags")
+SIZES = ("num_users", "num_items", "num_tags", "profile_dim", "item_profile_dim")
 
 
 def get(name: str):
@@ -42,12 +48,12 @@ def hyperparameters(name: str) -> dict:
             and p.name not in (*SIZES, *fixed, "seed")}
 
 
-def build(name: str, posts, *, num_users: int, num_items: int, num_tags: int, **hparams):
-    """The model `name` with `hparams`, prepared from its training `posts`."""
+def build(name: str, posts, **arguments):
+    """The model `name` from its sizes (num_users, …) and hyper-parameters, prepared from
+    its training `posts`."""
     cls, fixed = get(name)
-    unknown = set(hparams) - set(hyperparameters(name)) - {"seed"}
+    unknown = set(arguments) - set(hyperparameters(name)) - {"seed", *SIZES}
     if unknown:
         raise ValueError(f"model {name!r} takes no {sorted(unknown)}; its hyper-parameters are "
                          f"{sorted(hyperparameters(name))}")
-    return cls.from_posts(posts, num_users=num_users, num_items=num_items, num_tags=num_tags,
-                          **fixed, **hparams)
+    return cls.from_posts(posts, **fixed, **arguments)

@@ -20,7 +20,7 @@ class TagRecommender(keras.Model):
     score_batch_size: int | None = None
 
     @classmethod
-    def from_posts(cls, posts, *, num_users: int, num_items: int, num_tags: int, **hparams):
+    def from_posts(cls, posts, **arguments):
         """Builds the model for training on `posts` (a `Posts` of training tags).
 
         Most models need only the sizes; models with data-derived state (popularity counts,
@@ -28,7 +28,7 @@ class TagRecommender(keras.Model):
         state of the validation phase never contains a validation tag.
         """
         del posts
-        return cls(num_users=num_users, num_items=num_items, num_tags=num_tags, **hparams)
+        return cls(**arguments)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

@@ -1,0 +1,113 @@
+"""Shared driver of the CDDAE paper's Experiments 1–4 on ML-100K.
+
+An experiment is a list of arms (label, model, fixed settings, swept points). Every arm runs
+through the sweep machinery (`experiments.sweep.run_points`: the package's protocol,
+resumable runs under `<output_dir>/cddae/<experiment>/<model>/…`) on the five folds (or the
+folds of --datasets) and the seeds of --seeds. Writes `<experiment>.csv` (one row per run with
+P/R/PU/RU@1..10), `<experiment>.md` (mean ± std over folds and seeds, the relative
+improvement of every arm over CDAE beside the paper's claims) and `<experiment>.png`
+(PU@N and RU@N against N = 1..10, like the paper's figures).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import sys
+
+import numpy as np
+import pandas as pd
+
+from daeptr import plots, results
+from daeptr.topn import NS
+from experiments import flags as common, sweep, tag_tables
+
+CURVES = ("pu", "ru")
+REPORTED = ("p", "r", "pu", "ru")
+
+
+@dataclasses.dataclass
+class Arm:
+    label: str
+    model: str
+    settings: dict = dataclasses.field(default_factory=dict)
+    points: list = dataclasses.field(default_factory=lambda: [{}])
+
+
+def point_label(arm: Arm, point: dict) -> str:
+    """`CDDAE (output=sigmoid_bce)`: the arm and its swept values."""
+    return f"{arm.label} ({', '.join(f'{k}={v}' for k, v in point.items())})" if point else arm.label
+
+
+def run(experiment: str, arms: list[Arm]) -> str:
+    root = pathlib.Path(common.OUTPUT_DIR.value) / "cddae" / experiment
+    frames = []
+    for arm in arms:
+        runs = sweep.run_points(arm.model, sweep.DATASETS.value, arm.points,
+                                [int(s) for s in tag_tables.SEEDS.value],
+                                root / f"{arm.label}", overrides=arm.settings)
+        keys = [k for k in runs.columns if k in {k for p in arm.points for k in p}]
+        runs.insert(0, "arm", [point_label(arm, dict(zip(keys, row)))
+                               for row in runs[keys].itertuples(index=False)] if keys else arm.label)
+        runs.insert(1, "model", arm.model)
+        frames.append(runs)
+        grid = {k: sorted({p[k] for p in arm.points if k in p}) for k in keys}
+        if grid:
+            sweep.write_hparams_config(root / arm.label, grid, ["pu@10", "ru@10"])
+    runs = pd.concat(frames, ignore_index=True)
+    return summarize(experiment, root, runs)
+
+
+def summarize(experiment: str, root: pathlib.Path, runs: pd.DataFrame) -> str:
+    metric_columns = [f"{m}@{n}" for m in REPORTED for n in NS]
+    grouped = runs.groupby("arm", sort=False)
+    mean, std = grouped[metric_columns].mean(), grouped[metric_columns].std(ddof=1)
+    table = pd.DataFrame({"arm": mean.index})
+    for metric in [f"{m}@{n}" for m in REPORTED for n in (1, 5, 10)]:
+        table[metric] = [f"{a:.4f}" + ("" if s != s else f" ± {s:.4f}")
+                         for a, s in zip(mean[metric], std[metric])]
+    table["runs"] = grouped.size().to_numpy()
+    sections = [
+        f"# CDDAE {experiment.replace('cddae_', '').replace('exp', 'Experiment ')}: ML-100K",
+        "Ratings ≥ 4 are positives; the official folds u1–u5 (validation carved from each base, "
+        "early stopping on " + tag_tables.MONITOR.value + "); all items but the user's training "
+        "positives are ranked. Mean ± std over folds and seeds. P/R are the per-user Eq. 11–12, "
+        "PU the share of users with a hit (Eq. 13), RU hits over all test items (Eq. 14).",
+        results.markdown_table(table, [False] * (len(table.columns) - 1) + [True]),
+    ]
+    if "CDAE" in mean.index:
+        base = mean.loc["CDAE"]
+        rows = []
+        for arm in mean.index:
+            if arm == "CDAE":
+                continue
+            gain = {m: (mean.loc[arm] - base)[[f"{m}@{n}" for n in NS]].to_numpy()
+                    / base[[f"{m}@{n}" for n in NS]].to_numpy() for m in REPORTED}
+            rows.append({"arm": arm, **{f"{m}@1": f"{100 * gain[m][0]:+.1f}%" for m in ("pu", "ru")},
+                         **{f"{m}@10": f"{100 * gain[m][-1]:+.1f}%" for m in ("pu", "ru")},
+                         **{f"{m} mean over N": f"{100 * np.mean(gain[m]):+.1f}%" for m in REPORTED}})
+        sections += ["Relative difference to CDAE (means over folds and seeds):",
+                     results.markdown_table(pd.DataFrame(rows))]
+    sections += [f"The paper: {results.CDDAE_CLAIMS[experiment]} Abstract: "
+                 f"{results.CDDAE_CLAIMS['abstract']}"]
+    curves = pd.DataFrame([{"dataset": arm, "n": n, **{f"{m}@N_mean": mean.loc[arm, f"{m}@{n}"]
+                                                        for m in CURVES},
+                            **{f"{m}@N_std": std.loc[arm, f"{m}@{n}"] for m in CURVES}}
+                           for arm in mean.index for n in NS])
+    plots.sweep_figure(curves, "n", [f"{m}@N" for m in CURVES],
+                       root.parent / f"{experiment}.png", title=experiment)
+    return results.write_tables(root.parent, experiment, runs, sections)
+
+
+def main_with(experiment: str, arms_fn, defaults: dict) -> None:
+    """Puts the experiment's flag defaults in front of the command line and runs it."""
+    leading = [f"--{k}={','.join(v) if isinstance(v, list) else v}" for k, v in
+               {"datasets": ["ml100k"], "seeds": ["0"], "monitor": "val_ru@10", **defaults}.items()]
+    sys.argv[1:1] = leading
+    sweep.FLAG_SWEEP["required"] = False
+
+    def main(argv):
+        del argv
+        print(run(experiment, arms_fn()))
+
+    common.run(main)

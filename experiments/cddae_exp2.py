@@ -1,0 +1,21 @@
+"""CDDAE paper, Experiment 2: output activation × loss, with the user's gender embedded.
+
+    python -m experiments.cddae_exp2 [--datasets=ml100k] [--seeds=0] [--quick]
+
+CDDAE (user node and gender, `--user_features=id,gender`) with sigmoid + binary
+cross-entropy, sigmoid + mean absolute error and softmax + categorical cross-entropy (Eq.
+7–10), other settings as in Experiment 1; CDAE of Experiment 1 as the baseline.
+"""
+
+from experiments import cddae_common as common
+from experiments.cddae_common import Arm
+
+
+def arms():
+    return [Arm("MP", "mp"), Arm("CDAE", "cdae"),
+            Arm("CDDAE", "cddae", points=[{"output": o} for o in
+                                          ("sigmoid_bce", "sigmoid_mae", "softmax_cce")])]
+
+
+if __name__ == "__main__":
+    common.main_with("cddae_exp2", arms, {"user_features": ["id", "gender"]})

@@ -1,0 +1,21 @@
+"""CDDAE paper, Experiment 3: corruption rate × regularizer penalty.
+
+    python -m experiments.cddae_exp3 [--datasets=ml100k] [--seeds=0] [--quick]
+
+CDDAE with gender (sigmoid + binary cross-entropy, the best output of Experiment 2 in the
+paper) over corruption {0.3, 0.5, 0.7} × regularizer {0.001, 0.01, 0.1}; CDAE of
+Experiment 1 as the baseline. The paper's exact grid (its Table 3) is not in the text we have.
+"""
+
+from experiments import cddae_common as common
+from experiments.cddae_common import Arm
+
+
+def arms():
+    return [Arm("CDAE", "cdae"),
+            Arm("CDDAE", "cddae", {"output": "sigmoid_bce"},
+                [{"corruption": c, "l2": r} for c in (0.3, 0.5, 0.7) for r in (0.001, 0.01, 0.1)])]
+
+
+if __name__ == "__main__":
+    common.main_with("cddae_exp3", arms, {"user_features": ["id", "gender"]})
