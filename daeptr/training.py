@@ -133,7 +133,8 @@ def _write_hparams(log_dir: pathlib.Path, hparams: dict, test: dict, step: int) 
     """The run's hyper-parameters and test metrics, for TensorBoard's HParams dashboard."""
     from tensorboard.plugins.hparams import api as hp
 
-    values = {k: v for k, v in hparams.items() if isinstance(v, (bool, int, float, str))}
+    values = {k: v if isinstance(v, (bool, int, float, str)) else str(v)
+              for k, v in hparams.items() if v is not None}
     with tf.summary.create_file_writer(str(log_dir)).as_default():
         hp.hparams(values)
         for k, v in test.items():

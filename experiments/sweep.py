@@ -188,7 +188,10 @@ def write_hparams_config(root: pathlib.Path, swept: dict, metrics) -> None:
     """The sweep's HParams configuration, so TensorBoard lists its parameters and metrics."""
     from tensorboard.plugins.hparams import api as hp
 
-    params = [hp.HParam(k, hp.Discrete(sorted(v))) for k, v in swept.items()]
+    def scalar(value):  # HParams knows bool, numbers and text; layer tuples become text
+        return value if isinstance(value, (bool, int, float, str)) else str(value)
+
+    params = [hp.HParam(k, hp.Discrete(sorted({scalar(x) for x in v}))) for k, v in swept.items()]
     with tf.summary.create_file_writer(str(root)).as_default():
         hp.hparams_config(hparams=params,
                           metrics=[hp.Metric(f"test/{m}", display_name=m) for m in metrics])
