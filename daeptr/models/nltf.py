@@ -17,7 +17,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from daeptr.models.pairwise import PairwiseTagModel
+from daeptr.models.pitf import PITF
 
 
 def gaussian_similarity(a, b, gamma):
@@ -26,44 +26,26 @@ def gaussian_similarity(a, b, gamma):
 
 
 @keras.saving.register_keras_serializable(package="daeptr")
-class NLTF(PairwiseTagModel):
-    """NLTF with K latent dimensions and kernel width γ (`gamma`)."""
+class NLTF(PITF):
+    """NLTF with K latent dimensions and kernel width γ (`gamma`); PITF's factors and
+    training, another interaction."""
 
     def __init__(self, num_users: int, num_items: int, num_tags: int, latent_dim: int = 64,
                  l2: float = 0.01, num_negatives: int = 10, gamma: float = 1.0,
                  init_stddev: float = 0.1, seed: int | None = None, **kwargs):
-        super().__init__(num_tags, l2, num_negatives, seed, **kwargs)
         if not gamma > 0:
             raise ValueError(f"gamma must be > 0, got {gamma}")
-        self.config = dict(num_users=num_users, num_items=num_items, num_tags=num_tags,
-                           latent_dim=latent_dim, l2=l2, num_negatives=num_negatives,
-                           gamma=gamma, init_stddev=init_stddev, seed=seed)
-        self.gamma = gamma
+        super().__init__(num_users, num_items, num_tags, latent_dim=latent_dim, l2=l2,
+                         num_negatives=num_negatives, init_stddev=init_stddev, seed=seed, **kwargs)
+        self.config["gamma"] = self.gamma = gamma
         self.score_batch_size = max(1, 2**25 // (num_tags * latent_dim))
-        init = keras.initializers.RandomNormal(stddev=init_stddev, seed=seed)
-        self.user_factors = self.add_weight(shape=(num_users, latent_dim), initializer=init, name="u")
-        self.item_factors = self.add_weight(shape=(num_items, latent_dim), initializer=init, name="i")
-        self.tag_user_factors = self.add_weight(shape=(num_tags, latent_dim), initializer=init, name="t_U")
-        self.tag_item_factors = self.add_weight(shape=(num_tags, latent_dim), initializer=init, name="t_I")
-        self.built = True
-
-    def _posts(self, batch):
-        return (tf.gather(self.user_factors, batch["user"]),
-                tf.gather(self.item_factors, batch["item"]))
 
     def tag_scores(self, batch, tag_ids):
         u, i = self._posts(batch)
         return (gaussian_similarity(u[:, None, :], tf.gather(self.tag_user_factors, tag_ids), self.gamma)
                 + gaussian_similarity(i[:, None, :], tf.gather(self.tag_item_factors, tag_ids), self.gamma))
 
-    def embeddings(self, batch, tag_ids):
-        return list(self._posts(batch)), [tf.gather(self.tag_user_factors, tag_ids),
-                                          tf.gather(self.tag_item_factors, tag_ids)]
-
     def call(self, inputs, training=False):
         u, i = self._posts(inputs)
         return (gaussian_similarity(u[:, None, :], self.tag_user_factors[None], self.gamma)
                 + gaussian_similarity(i[:, None, :], self.tag_item_factors[None], self.gamma))
-
-    def get_config(self):
-        return {**super().get_config(), **self.config}
