@@ -54,7 +54,8 @@ def main(argv):
     root = tag_tables.chosen_path(f"{dataset}-core{core}", name).parent
     rows = []
     names = list(grid)
-    for values in itertools.product(*grid.values()):
+    points = list(itertools.product(*grid.values()))
+    for values in points:
         point = dict(zip(names, values))
         model_kw = {**base_model, **{k: v for k, v in point.items() if k not in tag_tables.TRAIN_FIELDS}}
         train = {**base_train, **{k: v for k, v in point.items() if k in tag_tables.TRAIN_FIELDS}}
@@ -74,7 +75,8 @@ def main(argv):
                      **{f"val_{k}": v for k, v in summary["valid"].items()}})
     frame = pd.DataFrame(rows).sort_values(tag_tables.MONITOR.value, ascending=False,
                                            kind="stable")
-    best = {k: v.item() if hasattr(v, "item") else v for k, v in frame.iloc[0][names].items()}
+    # The grid's own values (a row of the frame would turn integers into floats).
+    best = {k: grid_values for k, grid_values in zip(names, points[frame.index[0]])}
     chosen_file = root / "chosen.json"
     chosen = json.loads(chosen_file.read_text()) if chosen_file.exists() else {}
     # A smoke run, or a single point, chooses nothing: there was nothing to compare.
