@@ -4,7 +4,8 @@
 
 CDDAE (user node and gender, `--user_features=id,gender`) with sigmoid + binary
 cross-entropy, sigmoid + mean absolute error and softmax + categorical cross-entropy (Eq.
-7–10), other settings as in Experiment 1; CDAE of Experiment 1 as the baseline.
+7–10), other settings as in Experiment 1; CDAE of Experiment 1 as the paper's baseline, and CDAE with
+CDDAE's loss (sigmoid + binary cross-entropy) as the like-for-like one.
 """
 
 from experiments import cddae_common as common
@@ -12,7 +13,7 @@ from experiments.cddae_common import Arm
 
 
 def arms():
-    return [Arm("MP", "mp"), Arm("CDAE", "cdae"),
+    return [Arm("MP", "mp"), Arm("CDAE", "cdae"), Arm("CDAE-BCE", "cdae", {"output": "sigmoid_bce"}),
             Arm("CDDAE", "cddae", points=[{"output": o} for o in
                                           ("sigmoid_bce", "sigmoid_mae", "softmax_cce")])]
 

@@ -4,7 +4,8 @@
 
 CDDAE with gender (sigmoid + binary cross-entropy, the best output of Experiment 2 in the
 paper) over corruption {0.3, 0.5, 0.7} × regularizer {0.001, 0.01, 0.1}; CDAE of
-Experiment 1 as the baseline. The paper's exact grid (its Table 3) is not in the text we have.
+Experiment 1 as the paper's baseline, and CDAE with
+CDDAE's loss (sigmoid + binary cross-entropy) as the like-for-like one. The paper's exact grid (its Table 3) is not in the text we have.
 """
 
 from experiments import cddae_common as common
@@ -12,7 +13,7 @@ from experiments.cddae_common import Arm
 
 
 def arms():
-    return [Arm("CDAE", "cdae"),
+    return [Arm("CDAE", "cdae"), Arm("CDAE-BCE", "cdae", {"output": "sigmoid_bce"}),
             Arm("CDDAE", "cddae", {"output": "sigmoid_bce"},
                 [{"corruption": c, "l2": r} for c in (0.3, 0.5, 0.7) for r in (0.001, 0.01, 0.1)])]
 
