@@ -129,3 +129,16 @@ def test_missing_data_fails_with_instructions(tmp_path):
     assert done.returncode != 0
     assert "user_taggedartists-timestamps.dat" in done.stderr and "hetrec2011-lastfm-2k" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+@needs_data
+@pytest.mark.parametrize("table, dataset, core", [("table3", "lastfm", 10), ("table4", "ml10m", 5),
+                                                  ("table5", "ml10m", 10)])
+def test_other_tables_quick(table, dataset, core, tmp_path):
+    done = run(f"experiments.{table}", "--quick", "--models=dae_ptr,pitf,mp_ui",
+               f"--output_dir={tmp_path}", "--download=false")
+    assert done.returncode == 0, done.stderr[-2000:]
+    frame = pd.read_csv(tmp_path / f"{table}.csv")
+    assert list(frame["model"].unique()) == ["dae_ptr", "pitf", "mp_ui"]
+    assert (tmp_path / table / f"{dataset}-core{core}" / "pitf" / "seed0" / "metrics.json").exists()
+    assert f"{dataset} core-{core}" in (tmp_path / f"{table}.md").read_text()

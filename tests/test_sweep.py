@@ -68,3 +68,13 @@ def test_bad_sweep_flags_fail_clearly_and_write_nothing(flags, message, tmp_path
     assert done.returncode != 0
     assert message in done.stderr
     assert not any(tmp_path.iterdir())
+
+
+@needs_data
+def test_figure4_preset_retunes_corruption_per_latent_dimension(tmp_path):
+    done = run("experiments.fig4", "--quick", "--datasets=lastfm-core5", "--values=8",
+               "--retune=corruption:0.3,0.9", f"--output_dir={tmp_path}", "--download=false")
+    assert done.returncode == 0, done.stderr[-2000:]
+    runs = pd.read_csv(tmp_path / "sweeps" / "fig4.csv")
+    assert runs.loc[0, "latent_dim"] == 8 and runs.loc[0, "retuned_corruption"] in (0.3, 0.9)
+    assert "quality rises with K" in (tmp_path / "sweeps" / "fig4.md").read_text()
