@@ -54,6 +54,9 @@ LOSS_REDUCTION = flags.DEFINE_enum("loss_reduction", None, ["sum", "mean"],
 HPARAM = flags.DEFINE_multi_string(
     "hparam", [], "MODEL.NAME=VALUE: one hyper-parameter of one model, e.g. "
     "pitf.num_negatives=20, nltf.gamma=0.5, mp_ui.alpha=0.3.")
+MODEL_SEEDS = flags.DEFINE_multi_string(
+    "model_seeds", [], "MODEL:S1,S2: other seeds for one model than --seeds, e.g. fewer for "
+    "an expensive one (abnt:0).")
 TUNED = flags.DEFINE_bool("tuned", True, "Use the settings experiments.tune chose on validation, where present.")
 RETRAIN = flags.DEFINE_bool("retrain", True, "Retrain on all training tags for the selected epochs.")
 SAVE_RANKS = flags.DEFINE_bool("save_ranks", False, "Write each run's per-post test ranks (ranks.npy).")
@@ -138,7 +141,20 @@ def parse_hparams(specs) -> dict[str, dict]:
     return out
 
 
+def parse_model_seeds(specs) -> dict[str, list[int]]:
+    out = {}
+    for spec in specs:
+        model, sep, seeds = spec.partition(":")
+        values = seeds.split(",")
+        if not sep or model not in models.REGISTRY or not all(v.lstrip("-").isdigit() for v in values):
+            raise flags.ValidationError(f"--model_seeds={spec!r}: expected MODEL:S1,S2 with MODEL "
+                                        f"one of {sorted(models.REGISTRY)} and integer seeds")
+        out[model] = [int(v) for v in values]
+    return out
+
+
 flags.register_validator("models", _check_models)
+flags.register_validator("model_seeds", lambda v: parse_model_seeds(v) is not None)
 flags.register_validator("seeds", lambda v: all(s.lstrip("-").isdigit() for s in v) and len(v) > 0,
                          message="--seeds must be a non-empty list of integers")
 flags.register_validator("hparam", lambda v: parse_hparams(v) is not None)
@@ -203,7 +219,10 @@ def run_table(table: str) -> str:
     for name in MODELS.value:
         hparams, train, sources = settings(name, f"{dataset}-core{core}")
         used[name] = (hparams, train, sources)
-        for seed in seeds[:1] if deterministic(name) else seeds:
+        model_seeds = parse_model_seeds(MODEL_SEEDS.value).get(name, seeds)
+        if QUICK.value or deterministic(name):
+            model_seeds = model_seeds[:1]
+        for seed in model_seeds:
             run_dir = table_dir / f"{dataset}-core{core}" / name / f"seed{seed}"
             config = TrainConfig(seed=seed, **train)
             run_hparams = {"model": name, "dataset": dataset, "core": core, "quick": QUICK.value,

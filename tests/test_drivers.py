@@ -112,6 +112,7 @@ def test_tune_writes_the_choice_that_table_drivers_then_use(tmp_path):
     ("experiments.tune", "--grid=corruption:0.5,x", "could not convert"),
     ("experiments.tune", "--model=pitf --grid=corruption:0.5", "expected NAME:V1,V2"),
     ("experiments.table2", "--hparam=pitf.nope=1", "pitf has no 'nope'"),
+    ("experiments.table2", "--model_seeds=abnt:x", "--model_seeds"),
     ("experiments.table2", "--hparam=pitf.latent_dim=x", "invalid literal"),
 ])
 def test_bad_flags_fail_with_a_message_naming_the_flag(module, flag, message, tmp_path):
