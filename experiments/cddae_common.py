@@ -46,8 +46,8 @@ def run(experiment: str, arms: list[Arm]) -> str:
     root = pathlib.Path(common.OUTPUT_DIR.value) / "cddae" / experiment
     frames = []
     for arm in arms:
-        if tag_tables.QUICK.value:  # the smoke run: the first two points of every grid
-            arm = dataclasses.replace(arm, points=arm.points[:2])
+        if tag_tables.QUICK.value:  # the smoke run: the first point of every grid
+            arm = dataclasses.replace(arm, points=arm.points[:1])
         runs = sweep.run_points(arm.model, sweep.DATASETS.value, arm.points,
                                 [int(s) for s in tag_tables.SEEDS.value],
                                 root / f"{arm.label}", overrides=arm.settings)

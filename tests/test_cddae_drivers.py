@@ -11,11 +11,10 @@ from tests.test_drivers import needs_data, run
 @needs_data
 @pytest.mark.parametrize("experiment, arms", [
     ("cddae_exp1", {"MP", "DAE", "CDAE", "CDDAE"}),
-    ("cddae_exp2", {"MP", "CDAE", "CDAE-BCE", "CDDAE (output=sigmoid_bce)", "CDDAE (output=sigmoid_mae)"}),
-    ("cddae_exp3", {"CDAE", "CDAE-BCE", "CDDAE (corruption=0.3, l2=0.001)", "CDDAE (corruption=0.3, l2=0.01)"}),
-    ("cddae_exp4", {"CDAE", "CDAE-BCE", "CDDAE-width (latent_dim=10)", "CDDAE-width (latent_dim=25)",
-                    "CDDAE-encoder (encoder_units=(100,))", "CDDAE-encoder (encoder_units=(200,))",
-                    "CDDAE-decoder (decoder_units=(100,))", "CDDAE-decoder (decoder_units=(200,))"}),
+    ("cddae_exp2", {"MP", "CDAE", "CDAE-BCE", "CDDAE (output=sigmoid_bce)"}),
+    ("cddae_exp3", {"CDAE", "CDAE-BCE", "CDDAE (corruption=0.3, l2=0.001)"}),
+    ("cddae_exp4", {"CDAE", "CDAE-BCE", "CDDAE-width (latent_dim=10)",
+                    "CDDAE-encoder (encoder_units=(100,))", "CDDAE-decoder (decoder_units=(100,))"}),
 ])
 def test_cddae_experiment_quick_writes_table_and_figure(experiment, arms, tmp_path):
     done = run(f"experiments.{experiment}", "--quick", "--datasets=ml100k-fold1",
