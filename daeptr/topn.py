@@ -28,7 +28,7 @@ def hits_at(scores, exclude, targets, n_max: int = 10) -> tf.Tensor:
       targets: int [B, M] test positives (padded with -1).
     """
     scores = tf.convert_to_tensor(scores)
-    batch, num_items = tf.shape(scores)[0], tf.shape(scores)[1]
+    batch = tf.shape(scores)[0]
     rows = tf.repeat(tf.range(batch)[:, None], tf.shape(exclude)[1], axis=1)
     valid = exclude >= 0
     masked = tf.tensor_scatter_nd_update(
@@ -36,7 +36,6 @@ def hits_at(scores, exclude, targets, n_max: int = 10) -> tf.Tensor:
         tf.fill([tf.reduce_sum(tf.cast(valid, tf.int32))], tf.constant(-np.inf, scores.dtype)))
     _, top = tf.math.top_k(masked, k=n_max)  # [B, n_max]
     relevant = tf.reduce_any((top[:, :, None] == targets[:, None, :]) & (targets[:, None, :] >= 0), axis=2)
-    del num_items
     return tf.cumsum(tf.cast(relevant, tf.int32), axis=1)
 
 

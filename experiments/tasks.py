@@ -24,6 +24,18 @@ VALID_FRACTION = flags.DEFINE_float("valid_fraction", 0.1, "ML-100K: share of ea
 TAG_SETS = ("lastfm", "ml10m")
 
 
+def _check_user_features(values):
+    from daeptr.data.ml100k import USER_FEATURES as KNOWN
+
+    unknown = [v for v in values if v not in KNOWN]
+    if unknown:
+        raise flags.ValidationError(f"--user_features: unknown {unknown}; choose from {list(KNOWN)}")
+    return True
+
+
+flags.register_validator("user_features", _check_user_features)
+
+
 @dataclasses.dataclass
 class Part:
     family: str  # what results are averaged over: `lastfm-core5`, `ml100k`

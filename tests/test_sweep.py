@@ -61,6 +61,7 @@ def test_figure_preset_runs_the_sweep_with_the_papers_settings(tmp_path):
     (["--grid=latent_dim:8", "--retune=latent_dim:4,8"], "already swept"),
     (["--param=corruption", "--values=0.5", "--datasets=delicious-core5"], "--datasets"),
     (["--param=corruption", "--values=0.5", "--datasets=ml100k-fold9"], "--datasets"),
+    (["--model=cddae", "--param=l2", "--values=0.1", "--user_features=zip"], "--user_features"),
     ([], "nothing to sweep"),
 ])
 def test_bad_sweep_flags_fail_clearly_and_write_nothing(flags, message, tmp_path):
