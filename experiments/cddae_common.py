@@ -2,7 +2,7 @@
 
 An experiment is a list of arms (label, model, fixed settings, swept points). Every arm runs
 through the sweep machinery (`experiments.sweep.run_points`: the package's protocol,
-resumable runs under `<output_dir>/cddae/<experiment>/<model>/…`) on the five folds (or the
+resumable runs under `<output_dir>/cddae/<experiment>/<arm>/<fold>/<point>/seed<k>/`) on the five folds (or the
 folds of --datasets) and the seeds of --seeds. Writes `<experiment>.csv` (one row per run with
 P/R/PU/RU@1..10), `<experiment>.md` (mean ± std over folds and seeds, the relative
 improvement of every arm over CDAE beside the paper's claims) and `<experiment>.png`
