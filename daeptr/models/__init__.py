@@ -19,11 +19,12 @@ REGISTRY = {
     "pitf": (PITF, {}),
     "nltf": (NLTF, {}),
     "abnt": (ABNT, {}),
-    "mp": (Popularity, {"kind": "global"}),
-    "mp_u": (Popularity, {"kind": "user"}),
-    "mp_i": (Popularity, {"kind": "item"}),
+    # Only the mix uses α; fixing it elsewhere keeps it out of those models' settings.
+    "mp": (Popularity, {"kind": "global", "alpha": 0.5}),
+    "mp_u": (Popularity, {"kind": "user", "alpha": 0.5}),
+    "mp_i": (Popularity, {"kind": "item", "alpha": 0.5}),
     "mp_ui": (Popularity, {"kind": "user_item"}),
-    "cooc": (Popularity, {"kind": "cooc"}),
+    "cooc": (Popularity, {"kind": "cooc", "alpha": 0.5}),
     # Top-N item recommendation (CDDAE paper); a row is a user, its "tags" are items.
     "dae": (CDAE, {"user_node": False}),
     "cdae": (CDAE, {"user_node": True}),
