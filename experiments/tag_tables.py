@@ -9,7 +9,8 @@ The settings of a model come, each later source overriding the earlier:
   1. the model class' defaults;
   2. `STARTING_POINTS`: the paper's §5.3/§5.5 values (and DAE-PTR's validated learning rate);
   3. with --tuned (default), `<output_dir>/tune/<dataset>-core<p>/<model>/chosen.json`,
-     written by `experiments.tune` from a validation search;
+     written by `experiments.tune` from a validation search; where that is missing and
+     --tuned_from=LABEL is given, the choice made on that other data set's validation split;
   4. flags given on the command line (--learning_rate, --latent_dim, … for every model that
      has that setting; --hparam=MODEL.NAME=VALUE for one model).
 The table's hyper-parameter section says which source each value came from.
@@ -58,6 +59,10 @@ MODEL_SEEDS = flags.DEFINE_multi_string(
     "model_seeds", [], "MODEL:S1,S2: other seeds for one model than --seeds, e.g. fewer for "
     "an expensive one (abnt:0).")
 TUNED = flags.DEFINE_bool("tuned", True, "Use the settings experiments.tune chose on validation, where present.")
+TUNED_FROM = flags.DEFINE_string(
+    "tuned_from", None,
+    "Data set label (e.g. lastfm-core5) whose validation choices a model takes when this data "
+    "set has none of its own: a cheaper, weaker stand-in for tuning every data set.")
 RETRAIN = flags.DEFINE_bool("retrain", True, "Retrain on all training tags for the selected epochs.")
 SAVE_RANKS = flags.DEFINE_bool("save_ranks", False, "Write each run's per-post test ranks (ranks.npy).")
 OVERWRITE = flags.DEFINE_bool("overwrite", False, "Re-run runs that already finished.")
@@ -158,6 +163,10 @@ flags.register_validator("model_seeds", lambda v: parse_model_seeds(v) is not No
 flags.register_validator("seeds", lambda v: all(s.lstrip("-").isdigit() for s in v) and len(v) > 0,
                          message="--seeds must be a non-empty list of integers")
 flags.register_validator("hparam", lambda v: parse_hparams(v) is not None)
+flags.register_multi_flags_validator(
+    ["tuned_from", "output_dir"],
+    lambda v: v["tuned_from"] is None or (pathlib.Path(v["output_dir"]) / "tune" / v["tuned_from"]).is_dir(),
+    message="--tuned_from names no data set searched by experiments.tune under <output_dir>/tune/")
 
 
 def chosen_path(label: str, model: str) -> pathlib.Path:
@@ -180,9 +189,13 @@ def settings(name: str, label: str, *, tuned: bool | None = None):
 
     start = STARTING_POINTS.get(name, {})
     put({**start.get("*", {}), **start.get(dataset, {})}, "default")
-    chosen = chosen_path(label, name)
-    if (TUNED.value if tuned is None else tuned) and chosen.exists():
-        put(json.loads(chosen.read_text()), "tuned")
+    if TUNED.value if tuned is None else tuned:
+        candidates = [(label, "tuned")] + ([(TUNED_FROM.value, f"tuned on {TUNED_FROM.value}")]
+                                           if TUNED_FROM.value else [])
+        for source_label, source in candidates:
+            if chosen_path(source_label, name).exists():
+                put(json.loads(chosen_path(source_label, name).read_text()), source)
+                break
     put({k: f.value for k, f in (("learning_rate", LEARNING_RATE), ("batch_size", BATCH_SIZE),
                                  ("l2", L2), ("latent_dim", LATENT_DIM),
                                  ("corruption", CORRUPTION), ("loss_reduction", LOSS_REDUCTION))
@@ -305,7 +318,8 @@ def summarize(table, runs: pd.DataFrame, paper: dict, title: str, used: dict, sp
         sections += ["DAE-PTR over PITF (relative, means over seeds; the paper's §5.4 quotes "
                      "Hit@3 and NDCG@5):", results.markdown_table(improvements)]
     sections += ["Hyper-parameters (source: default = paper/validated starting point, tuned = "
-                 "experiments.tune on validation, flag = command line; no source = the model "
+                 "experiments.tune on this data set's validation split, tuned on X = on data set "
+                 "X's (--tuned_from), flag = command line; no source = the model "
                  "class' default):",
                  results.markdown_table(hyperparameter_table(used)),
                  "By kind of test post (mean over seeds; single-tag posts are ranked from an "

@@ -101,6 +101,11 @@ def test_tune_writes_the_choice_that_table_drivers_then_use(tmp_path):
     assert f"alpha={chosen['alpha']} (tuned)" in (tmp_path / "table2.md").read_text()
     config = json.loads((tmp_path / "table2" / "lastfm-core5" / "mp_ui" / "seed0" / "config.json").read_text())
     assert config["alpha"] == chosen["alpha"]
+    # Another data set takes that choice only when asked to, and says where it came from.
+    done = run("experiments.table3", "--models=mp_ui", f"--output_dir={tmp_path}",
+               "--download=false", "--tuned_from=lastfm-core5")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"alpha={chosen['alpha']} (tuned on lastfm-core5)" in (tmp_path / "table3.md").read_text()
 
 
 @pytest.mark.parametrize("module, flag, message", [
@@ -114,6 +119,7 @@ def test_tune_writes_the_choice_that_table_drivers_then_use(tmp_path):
     ("experiments.table2", "--hparam=pitf.nope=1", "pitf has no 'nope'"),
     ("experiments.table2", "--model_seeds=abnt:x", "--model_seeds"),
     ("experiments.table2", "--hparam=pitf.latent_dim=x", "invalid literal"),
+    ("experiments.table3", "--tuned_from=lastfm-core6", "--tuned_from names no data set"),
 ])
 def test_bad_flags_fail_with_a_message_naming_the_flag(module, flag, message, tmp_path):
     done = run(module, *flag.split(), f"--output_dir={tmp_path}")
