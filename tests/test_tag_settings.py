@@ -1,0 +1,43 @@
+"""Where a table driver's settings come from: starting points, tuned choices, flags."""
+
+import json
+
+from absl import flags
+from absl.testing import flagsaver
+
+from experiments import tag_tables
+
+
+def _settings(argv, name, label):
+    with flagsaver.flagsaver():
+        flags.FLAGS.unparse_flags()
+        flags.FLAGS(["prog", *argv])
+        return tag_tables.settings(name, label)
+
+
+def test_ml10m_starting_point_gives_dae_ptr_its_validated_rate_and_patience(tmp_path):
+    hparams, train, sources = _settings([f"--output_dir={tmp_path}"], "dae_ptr", "ml10m-core10")
+    assert (train["learning_rate"], train["patience"], hparams["latent_dim"]) == (0.01, 20, 256)
+    assert sources["patience"] == "default"
+    _, train, _ = _settings([f"--output_dir={tmp_path}"], "dae_ptr", "lastfm-core5")
+    assert (train["learning_rate"], train["patience"]) == (0.003, 4)
+
+
+def test_training_lengths_on_the_command_line_beat_the_starting_point(tmp_path):
+    _, train, sources = _settings([f"--output_dir={tmp_path}", "--patience=7", "--epochs=9"],
+                                  "dae_ptr", "ml10m-core5")
+    assert (train["patience"], train["epochs"], sources["patience"]) == (7, 9, "flag")
+
+
+def test_tuned_from_fills_in_only_where_the_data_set_has_no_choice_of_its_own(tmp_path):
+    for label, value in (("lastfm-core5", 0.3), ("ml10m-core10", 0.7)):
+        path = tmp_path / "tune" / label / "mp_ui" / "chosen.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"alpha": value}))
+    argv = [f"--output_dir={tmp_path}", "--tuned_from=lastfm-core5"]
+    own, _, own_sources = _settings(argv, "mp_ui", "ml10m-core10")
+    borrowed, _, sources = _settings(argv, "mp_ui", "lastfm-core10")
+    assert (own["alpha"], own_sources["alpha"]) == (0.7, "tuned")
+    assert (borrowed["alpha"], sources["alpha"]) == (0.3, "tuned on lastfm-core5")
+    plain, _, plain_sources = _settings([f"--output_dir={tmp_path}"], "mp_ui", "lastfm-core10")
+    assert "alpha" not in plain_sources
