@@ -9,8 +9,9 @@ The settings of a model come, each later source overriding the earlier:
   1. the model class' defaults;
   2. `STARTING_POINTS`: the paper's §5.3/§5.5 values (and DAE-PTR's validated learning rate);
   3. with --tuned (default), `<output_dir>/tune/<dataset>-core<p>/<model>/chosen.json`,
-     written by `experiments.tune` from a validation search; where that is missing and
-     --tuned_from=LABEL is given, the choice made on that other data set's validation split;
+     written by `experiments.tune` from a validation search; with --tuned_from=LABEL,
+     the choices made on that other data set's validation split fill in what this data
+     set's own search did not choose;
   4. flags given on the command line (--learning_rate, --latent_dim, … for every model that
      has that setting; --hparam=MODEL.NAME=VALUE for one model).
 The table's hyper-parameter section says which source each value came from.
@@ -61,8 +62,8 @@ MODEL_SEEDS = flags.DEFINE_multi_string(
 TUNED = flags.DEFINE_bool("tuned", True, "Use the settings experiments.tune chose on validation, where present.")
 TUNED_FROM = flags.DEFINE_string(
     "tuned_from", None,
-    "Data set label (e.g. lastfm-core5) whose validation choices a model takes when this data "
-    "set has none of its own: a cheaper, weaker stand-in for tuning every data set.")
+    "Data set label (e.g. lastfm-core5) whose validation choices fill in the settings this "
+    "data set's own search did not choose: a cheaper, weaker stand-in for tuning every data set.")
 RETRAIN = flags.DEFINE_bool("retrain", True, "Retrain on all training tags for the selected epochs.")
 SAVE_RANKS = flags.DEFINE_bool("save_ranks", False, "Write each run's per-post test ranks (ranks.npy).")
 OVERWRITE = flags.DEFINE_bool("overwrite", False, "Re-run runs that already finished.")
@@ -194,12 +195,11 @@ def settings(name: str, label: str, *, tuned: bool | None = None):
     start = STARTING_POINTS.get(name, {})
     put({**start.get("*", {}), **start.get(dataset, {})}, "default")
     if TUNED.value if tuned is None else tuned:
-        candidates = [(label, "tuned")] + ([(TUNED_FROM.value, f"tuned on {TUNED_FROM.value}")]
-                                           if TUNED_FROM.value else [])
-        for source_label, source in candidates:
+        layers = ([(TUNED_FROM.value, f"tuned on {TUNED_FROM.value}")] if TUNED_FROM.value
+                  else []) + [(label, "tuned")]  # this data set's own choices win
+        for source_label, source in layers:
             if chosen_path(source_label, name).exists():
                 put(json.loads(chosen_path(source_label, name).read_text()), source)
-                break
     put({k: f.value for k, f in (("learning_rate", LEARNING_RATE), ("batch_size", BATCH_SIZE),
                                  ("l2", L2), ("latent_dim", LATENT_DIM),
                                  ("corruption", CORRUPTION), ("loss_reduction", LOSS_REDUCTION))

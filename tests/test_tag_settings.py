@@ -29,13 +29,15 @@ def test_training_lengths_on_the_command_line_beat_the_starting_point(tmp_path):
     assert (train["patience"], train["epochs"], sources["patience"]) == (7, 9, "flag")
 
 
-def test_tuned_from_fills_in_only_where_the_data_set_has_no_choice_of_its_own(tmp_path):
-    for label, value in (("lastfm-core5", 0.3), ("ml10m-core10", 0.7)):
+def test_tuned_from_fills_in_what_the_data_set_did_not_choose_itself(tmp_path):
+    for label, choice in (("lastfm-core5", {"alpha": 0.3, "learning_rate": 0.02}),
+                          ("ml10m-core10", {"alpha": 0.7})):
         path = tmp_path / "tune" / label / "mp_ui" / "chosen.json"
         path.parent.mkdir(parents=True)
-        path.write_text(json.dumps({"alpha": value}))
+        path.write_text(json.dumps(choice))
     argv = [f"--output_dir={tmp_path}", "--tuned_from=lastfm-core5"]
-    own, _, own_sources = _settings(argv, "mp_ui", "ml10m-core10")
+    own, own_train, own_sources = _settings(argv, "mp_ui", "ml10m-core10")
+    assert (own_train["learning_rate"], own_sources["learning_rate"]) == (0.02, "tuned on lastfm-core5")
     borrowed, _, sources = _settings(argv, "mp_ui", "lastfm-core10")
     assert (own["alpha"], own_sources["alpha"]) == (0.7, "tuned")
     assert (borrowed["alpha"], sources["alpha"]) == (0.3, "tuned on lastfm-core5")
