@@ -21,6 +21,8 @@ def test_ml10m_starting_point_gives_dae_ptr_its_validated_rate_and_patience(tmp_
     assert sources["patience"] == "default"
     _, train, _ = _settings([f"--output_dir={tmp_path}"], "dae_ptr", "lastfm-core5")
     assert (train["learning_rate"], train["patience"]) == (0.003, 4)
+    _, train, _ = _settings([f"--output_dir={tmp_path}"], "pitf", "ml10m-core5")
+    assert (train["learning_rate"], train["patience"]) == (0.01, 20)
 
 
 def test_training_lengths_on_the_command_line_beat_the_starting_point(tmp_path):
