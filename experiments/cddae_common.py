@@ -95,6 +95,11 @@ def summarize(experiment: str, root: pathlib.Path, runs: pd.DataFrame) -> str:
                          **{f"{m} mean over N": f"{100 * np.mean(gain[m]):+.1f}%" for m in REPORTED}})
         sections += [f"Relative difference to {baseline} (means over folds and seeds):",
                      results.markdown_table(pd.DataFrame(rows))]
+    chosen = chosen_on_validation(runs, mean, tag_tables.MONITOR.value)
+    if chosen is not None:
+        sections += [f"Chosen on validation (the grid point of each arm with the best "
+                     f"{tag_tables.MONITOR.value} averaged over folds; its test metrics, never "
+                     f"used to choose):", results.markdown_table(chosen)]
     sections += [f"The paper: {results.CDDAE_CLAIMS[experiment]} Abstract: "
                  f"{results.CDDAE_CLAIMS['abstract']}"]
     curves = pd.DataFrame([{"dataset": arm, "n": n, **{f"{m}@N_mean": mean.loc[arm, f"{m}@{n}"]
@@ -104,6 +109,28 @@ def summarize(experiment: str, root: pathlib.Path, runs: pd.DataFrame) -> str:
     plots.sweep_figure(curves, "n", [f"{m}@N" for m in CURVES],
                        root.parent / f"{experiment}.png", title=experiment)
     return results.write_tables(root.parent, experiment, runs, sections)
+
+
+def chosen_on_validation(runs: pd.DataFrame, mean: pd.DataFrame, monitor: str) -> pd.DataFrame | None:
+    """Per arm with a grid (`CDDAE (…)` labels), the point with the best mean validation
+    `monitor`, with its test P/R/PU/RU@10 and mean gains over N against each baseline."""
+    validation = runs.groupby("arm", sort=False)[monitor].mean()
+    family = validation.index.str.split(" (", regex=False).str[0]
+    rows = []
+    for name, scores in validation.groupby(family, sort=False):
+        if len(scores) < 2:
+            continue
+        arm = scores.idxmax()
+        row = {"arm": name, "chosen point": arm, monitor: f"{scores.max():.4f}",
+               **{f"{m}@10": f"{mean.loc[arm, f'{m}@10']:.4f}" for m in REPORTED}}
+        for baseline in BASELINES:
+            if baseline in mean.index:
+                for m in ("p", "r"):
+                    cols = [f"{m}@{n}" for n in NS]
+                    gain = np.mean(mean.loc[arm, cols].to_numpy() / mean.loc[baseline, cols].to_numpy() - 1)
+                    row[f"{m} over {baseline}"] = f"{100 * gain:+.1f}%"
+        rows.append(row)
+    return pd.DataFrame(rows) if rows else None
 
 
 def main_with(experiment: str, arms_fn, defaults: dict) -> None:
