@@ -30,30 +30,30 @@ class TopNTask:
         self.split, self.ns = split, ns
         self.width = max_width(split.rows("test"))
         self._hits = tf.function(hits_at, reduce_retracing=True)
-        # A phase's rows, profiles and padded targets never change: built once, not at
-        # every validation evaluation.
+        # A phase's rows, profiles, padded targets and target counts never change: built
+        # once, not at every validation evaluation.
         self._phase = {phase: (split.rows(phase),
                                {"profile": split.user_profile,
                                 "item_profile": split.genre_profile(phase)},
-                               _padded(split.targets(phase)))
+                               _padded(split.targets(phase)),
+                               np.diff(split.targets(phase)[0]))
                        for phase in ("valid", "test")}
 
     def train_rows(self, phase: str) -> Posts:
         return self._phase[phase][0]
 
     def train_dataset(self, phase: str, batch_size: int, seed: int):
-        rows, features, _ = self._phase[phase]
+        rows, features, _, _ = self._phase[phase]
         return post_dataset(rows, batch_size, shuffle=True, seed=seed, width=self.width,
                             extra=features)
 
     def evaluate(self, model, phase: str, batch_size: int):
         """(metrics, extra metrics.json entries, cumulative hits [U, 10] per user)."""
-        rows, features, targets = self._phase[phase]
+        rows, features, targets, sizes = self._phase[phase]
         hits = np.concatenate([
             self._hits(model.score(batch), batch["tags"], batch["targets"], max(self.ns)).numpy()
             for batch in post_dataset(rows, batch_size, width=self.width,
                                       extra={**features, "targets": targets})])
-        sizes = np.diff(self.split.targets(phase)[0])
         return topn_metrics(hits, sizes, self.ns), {"users_evaluated": int((sizes > 0).sum())}, hits
 
     def fingerprint(self) -> str:

@@ -88,8 +88,7 @@ def summarize(experiment: str, root: pathlib.Path, runs: pd.DataFrame) -> str:
         for arm in mean.index:
             if arm in BASELINES:
                 continue
-            gain = {m: (mean.loc[arm] - base)[[f"{m}@{n}" for n in NS]].to_numpy()
-                    / base[[f"{m}@{n}" for n in NS]].to_numpy() for m in REPORTED}
+            gain = {m: gains(mean, arm, baseline, m) for m in REPORTED}
             rows.append({"arm": arm, **{f"{m}@1": f"{100 * gain[m][0]:+.1f}%" for m in ("pu", "ru")},
                          **{f"{m}@10": f"{100 * gain[m][-1]:+.1f}%" for m in ("pu", "ru")},
                          **{f"{m} mean over N": f"{100 * np.mean(gain[m]):+.1f}%" for m in REPORTED}})
@@ -111,6 +110,12 @@ def summarize(experiment: str, root: pathlib.Path, runs: pd.DataFrame) -> str:
     return results.write_tables(root.parent, experiment, runs, sections)
 
 
+def gains(mean: pd.DataFrame, arm: str, baseline: str, metric: str) -> np.ndarray:
+    """Relative difference of `arm` to `baseline` in `metric`@N for N = 1..10."""
+    cols = [f"{metric}@{n}" for n in NS]
+    return mean.loc[arm, cols].to_numpy() / mean.loc[baseline, cols].to_numpy() - 1
+
+
 def chosen_on_validation(runs: pd.DataFrame, mean: pd.DataFrame, monitor: str) -> pd.DataFrame | None:
     """Per arm with a grid (`CDDAE (…)` labels), the point with the best mean validation
     `monitor`, with its test P/R/PU/RU@10 and mean gains over N against each baseline."""
@@ -126,9 +131,7 @@ def chosen_on_validation(runs: pd.DataFrame, mean: pd.DataFrame, monitor: str) -
         for baseline in BASELINES:
             if baseline in mean.index:
                 for m in ("p", "r"):
-                    cols = [f"{m}@{n}" for n in NS]
-                    gain = np.mean(mean.loc[arm, cols].to_numpy() / mean.loc[baseline, cols].to_numpy() - 1)
-                    row[f"{m} over {baseline}"] = f"{100 * gain:+.1f}%"
+                    row[f"{m} over {baseline}"] = f"{100 * np.mean(gains(mean, arm, baseline, m)):+.1f}%"
         rows.append(row)
     return pd.DataFrame(rows) if rows else None
 

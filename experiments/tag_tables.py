@@ -198,8 +198,9 @@ def settings(name: str, label: str, *, tuned: bool | None = None):
         layers = ([(TUNED_FROM.value, f"tuned on {TUNED_FROM.value}")] if TUNED_FROM.value
                   else []) + [(label, "tuned")]  # this data set's own choices win
         for source_label, source in layers:
-            if chosen_path(source_label, name).exists():
-                put(json.loads(chosen_path(source_label, name).read_text()), source)
+            chosen = chosen_path(source_label, name)
+            if chosen.exists():
+                put(json.loads(chosen.read_text()), source)
     put({k: f.value for k, f in (("learning_rate", LEARNING_RATE), ("batch_size", BATCH_SIZE),
                                  ("l2", L2), ("latent_dim", LATENT_DIM),
                                  ("corruption", CORRUPTION), ("loss_reduction", LOSS_REDUCTION))

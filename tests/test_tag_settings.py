@@ -9,9 +9,14 @@ from experiments import tag_tables
 
 
 def _settings(argv, name, label):
+    # Each flag parsed on its own: parsing a whole command line would also run the
+    # validators of every other driver module a test session has imported.
     with flagsaver.flagsaver():
         flags.FLAGS.unparse_flags()
-        flags.FLAGS(["prog", *argv])
+        flags.FLAGS.mark_as_parsed()
+        for arg in argv:
+            flag, _, value = arg.removeprefix("--").partition("=")
+            flags.FLAGS[flag].parse(value)
         return tag_tables.settings(name, label)
 
 
