@@ -43,6 +43,10 @@ class TrainConfig:
     batch_size: int = 1024
     learning_rate: float = 0.003
     patience: int = 4  # in evaluations
+    # Early stopping may not end training before this epoch. At a small learning rate DAE-PTR
+    # first sits on a popularity plateau for hundreds of epochs (BUILD_NOTES.md), where the
+    # validation metric only flickers and patience alone would stop it.
+    min_epochs: int = 0
     monitor: str = "val_ndcg@3"
     eval_every: int = 2
     eval_batch_size: int = 4096
@@ -59,6 +63,28 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+        if not 0 <= self.min_epochs <= self.epochs:
+            raise ValueError(f"min_epochs must be in [0, epochs={self.epochs}], got {self.min_epochs}")
+
+
+class EarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras early stopping that cannot stop before `min_epochs`: training ends at the first
+    evaluation at or after `min_epochs` that is `patience` evaluations past the best one.
+
+    Unlike Keras' `start_from_epoch`, which ignores the evaluations before it, the best
+    evaluation (and the weights restored) is tracked from the first epoch on, so it agrees
+    with the best epoch read from the history.
+    """
+
+    def __init__(self, *args, min_epochs: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.min_epochs = min_epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        stopping = getattr(self.model, "stop_training", False)  # another callback's request stands
+        super().on_epoch_end(epoch, logs)
+        if self.stopped_epoch == epoch > 0 and epoch + 1 < self.min_epochs:
+            self.model.stop_training, self.stopped_epoch = stopping, 0
 
 
 class RankingEvaluation(keras.callbacks.Callback):
@@ -181,8 +207,8 @@ def select(
         config.epochs,
         [
             RankingEvaluation(task, config.eval_every, batch_size=config.eval_batch_size),
-            keras.callbacks.EarlyStopping(monitor, mode="max", patience=config.patience,
-                                          restore_best_weights=True),
+            EarlyStopping(monitor, mode="max", patience=config.patience,
+                          restore_best_weights=True, min_epochs=config.min_epochs),
             keras.callbacks.ModelCheckpoint(run_dir / "select.weights.h5", monitor=monitor,
                                             mode="max", save_best_only=True,
                                             save_weights_only=True),

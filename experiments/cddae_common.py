@@ -83,7 +83,6 @@ def summarize(experiment: str, root: pathlib.Path, runs: pd.DataFrame) -> str:
     for baseline in BASELINES:
         if baseline not in mean.index:
             continue
-        base = mean.loc[baseline]
         rows = []
         for arm in mean.index:
             if arm in BASELINES:

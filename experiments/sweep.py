@@ -25,7 +25,6 @@ point by validation, whether it lies on the edge of the range), `<name>.png` (cu
 from __future__ import annotations
 
 import itertools
-import json
 import pathlib
 
 import numpy as np
@@ -110,14 +109,10 @@ def retuned_value(build, task, base_train, seed, retune, run_root) -> tuple[obje
     for option in options:
         model_kw, train_kw = _split_point({param: option})
         run_dir = run_root / f"retune_{param}={option}" / f"seed{seed}"
-        summary_file = run_dir / "selection.json"
         config = TrainConfig(seed=seed, **{**base_train, **train_kw})
-        wanted = json.loads(json.dumps({"model": model_kw, "train": config.__dict__}))
-        summary = json.loads(summary_file.read_text()) if summary_file.exists() else None
-        if summary is None or tag_tables.OVERWRITE.value or summary.get("key") != wanted:
-            _, summary = select(lambda rows: build(rows, model_kw), task, config, run_dir)
-            summary = {**summary, "key": wanted}
-            summary_file.write_text(json.dumps(summary, indent=2))
+        summary = tag_tables.cached_selection(
+            run_dir, model_kw, config,
+            lambda: select(lambda rows: build(rows, model_kw), task, config, run_dir)[1])
         scores.append(summary["valid"][tag_tables.MONITOR.value.removeprefix("val_")])
     best = int(np.argmax(scores))
     return options[best], scores[best]

@@ -40,6 +40,9 @@ SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2", "3", "4"],
 _DEFAULT = TrainConfig()
 EPOCHS = flags.DEFINE_integer("epochs", _DEFAULT.epochs, "Maximum epochs; early stopping on validation decides.", lower_bound=1)
 PATIENCE = flags.DEFINE_integer("patience", _DEFAULT.patience, "Early-stopping patience, in evaluations.", lower_bound=1)
+MIN_EPOCHS = flags.DEFINE_integer(
+    "min_epochs", _DEFAULT.min_epochs, "Epochs before early stopping may end training (it still "
+    "keeps the best evaluation): for runs that first sit on a plateau.", lower_bound=0)
 EVAL_EVERY = flags.DEFINE_integer("eval_every", _DEFAULT.eval_every, "Epochs between validation rankings.", lower_bound=1)
 MONITOR = flags.DEFINE_string("monitor", _DEFAULT.monitor, "Validation metric for early stopping.")
 BATCH_SIZE = flags.DEFINE_integer("batch_size", None, "Mini-batch size (default 1024, the paper's).", lower_bound=1)
@@ -89,7 +92,7 @@ STARTING_POINTS = {
                     "learning_rate": 0.001, "batch_size": 32}} for name in ("dae", "cdae", "cddae")},
 }
 TRAIN_FIELDS = {"learning_rate": float, "batch_size": int, "epochs": int, "patience": int,
-                "eval_every": int}
+                "min_epochs": int, "eval_every": int}
 
 
 def _check_models(names):
@@ -206,7 +209,8 @@ def settings(name: str, label: str, *, tuned: bool | None = None):
                                  ("corruption", CORRUPTION), ("loss_reduction", LOSS_REDUCTION))
          if f.value is not None}, "flag")
     # Training lengths given on the command line beat a data set's starting point.
-    put({f.name: f.value for f in (EPOCHS, PATIENCE, EVAL_EVERY) if flags.FLAGS[f.name].present},
+    put({f.name: f.value for f in (EPOCHS, PATIENCE, MIN_EPOCHS, EVAL_EVERY)
+         if flags.FLAGS[f.name].present},
         "flag")
     put(parse_hparams(HPARAM.value).get(name, {}), "flag")
     if QUICK.value:
@@ -214,12 +218,12 @@ def settings(name: str, label: str, *, tuned: bool | None = None):
 
     hparams = {k: v for k, v in values.items() if k in accepted}
     train = dict(epochs=EPOCHS.value, batch_size=1024, patience=PATIENCE.value,
-                 monitor=MONITOR.value, eval_every=EVAL_EVERY.value,
+                 min_epochs=MIN_EPOCHS.value, monitor=MONITOR.value, eval_every=EVAL_EVERY.value,
                  retrain=RETRAIN.value, save_ranks=SAVE_RANKS.value,
                  learning_rate=_DEFAULT.learning_rate)
     train.update({k: v for k, v in values.items() if k in TRAIN_FIELDS})
     if QUICK.value:
-        train.update(epochs=2, eval_every=1, patience=1)
+        train.update(epochs=2, eval_every=1, patience=1, min_epochs=0)
     return hparams, train, sources
 
 
@@ -270,10 +274,30 @@ def _finished(run_dir: pathlib.Path, hparams: dict, config: TrainConfig) -> dict
     if OVERWRITE.value or not (run_dir / "metrics.json").exists():
         return None
     stored = json.loads((run_dir / "config.json").read_text())
-    wanted = json.loads(json.dumps({**hparams, **dataclasses.asdict(config)}, default=str))
-    if any(stored.get(k) != v for k, v in wanted.items()):
+    if not same_settings(stored, {**hparams, **dataclasses.asdict(config)}):
         return None  # same folder, different settings: run again
     return json.loads((run_dir / "metrics.json").read_text())
+
+
+def cached_selection(run_dir: pathlib.Path, model_kw: dict, config: TrainConfig, run) -> dict:
+    """The summary of a selection-only run (`daeptr.training.select`): read from the run's
+    `selection.json` when one with the same settings finished, else `run()` and stored."""
+    summary_file = run_dir / "selection.json"
+    wanted = json.loads(json.dumps({"model": model_kw, "train": dataclasses.asdict(config)}))
+    summary = json.loads(summary_file.read_text()) if summary_file.exists() else {}
+    if (OVERWRITE.value or summary.get("model") != wanted["model"]
+            or not same_settings(summary.get("train", {}), wanted["train"])):
+        summary = {**run(), **wanted}
+        summary_file.write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def same_settings(stored: dict, wanted: dict) -> bool:
+    """Whether a finished run's stored settings are `wanted`. A training setting the stored
+    ones lack was added to `TrainConfig` after the run, which so ran with its default."""
+    defaults = dataclasses.asdict(_DEFAULT)
+    wanted = json.loads(json.dumps(wanted, default=str))
+    return all(stored.get(k, defaults.get(k)) == v for k, v in wanted.items())
 
 
 METRICS = [f"{m}@{n}" for m in ("hit", "ndcg") for n in NS]
@@ -354,6 +378,8 @@ def hyperparameter_table(used: dict) -> pd.DataFrame:
         values = {**models.hyperparameters(name), **hparams}
         if not deterministic(name):
             values.update({k: train[k] for k in ("learning_rate", "batch_size", "epochs", "patience")})
+            if train["min_epochs"]:
+                values["min_epochs"] = train["min_epochs"]
         rows.append({"model": name, "settings": ", ".join(
             f"{k}={v}" + (f" ({sources[k]})" if k in sources else "") for k, v in values.items())})
     return pd.DataFrame(rows)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import pathlib
 
 import pandas as pd
 from absl import flags
@@ -61,16 +60,10 @@ def main(argv):
         train = {**base_train, **{k: v for k, v in point.items() if k in tag_tables.TRAIN_FIELDS}}
         config = TrainConfig(seed=SEED.value, **train)
         run_dir = root / ("_".join(f"{k}={v}" for k, v in point.items()) or "default") / f"seed{SEED.value}"
-        summary_file = run_dir / "selection.json"
-        wanted = json.loads(json.dumps({"model": model_kw, "train": config.__dict__}))
-        summary = json.loads(summary_file.read_text()) if summary_file.exists() else None
-        if (summary is None or tag_tables.OVERWRITE.value
-                or {k: summary.get(k) for k in wanted} != wanted):
-            _, summary = select(lambda posts: models.build(name, posts, **sizes, **model_kw,
-                                                           seed=SEED.value),
-                                split, config, run_dir)
-            summary = {**summary, **wanted}
-            summary_file.write_text(json.dumps(summary, indent=2))
+        summary = tag_tables.cached_selection(
+            run_dir, model_kw, config,
+            lambda: select(lambda posts: models.build(name, posts, **sizes, **model_kw,
+                                                      seed=SEED.value), split, config, run_dir)[1])
         rows.append({**point, "best_epoch": summary["best_epoch"],
                      **{f"val_{k}": v for k, v in summary["valid"].items()}})
     frame = pd.DataFrame(rows).sort_values(tag_tables.MONITOR.value, ascending=False,

@@ -50,3 +50,16 @@ def test_tuned_from_fills_in_what_the_data_set_did_not_choose_itself(tmp_path):
     assert (borrowed["alpha"], sources["alpha"]) == (0.3, "tuned on lastfm-core5")
     plain, _, plain_sources = _settings([f"--output_dir={tmp_path}"], "mp_ui", "lastfm-core10")
     assert "alpha" not in plain_sources
+
+
+def test_a_run_stored_before_a_training_setting_existed_counts_as_run_with_its_default():
+    stored = {"model": "dae_ptr", "epochs": 300}  # written before TrainConfig had min_epochs
+    assert tag_tables.same_settings(stored, {"model": "dae_ptr", "epochs": 300, "min_epochs": 0})
+    assert not tag_tables.same_settings(stored, {"model": "dae_ptr", "epochs": 300, "min_epochs": 400})
+    assert not tag_tables.same_settings(stored, {"model": "pitf", "epochs": 300, "min_epochs": 0})
+
+
+def test_min_epochs_flag_reaches_the_training_settings(tmp_path):
+    _, train, sources = _settings([f"--output_dir={tmp_path}", "--min_epochs=50"], "dae_ptr",
+                                  "lastfm-core5")
+    assert (train["min_epochs"], sources["min_epochs"]) == (50, "flag")
