@@ -97,11 +97,23 @@ def test_saved_model_reloads_with_the_same_weights_and_scores(tmp_path):
 @pytest.mark.parametrize("kwargs, match", [
     ({"corruption": 1.5}, "rate"), ({"corruption": -0.1}, "rate"),
     ({"encoder": "magic"}, "encoder"), ({"loss_reduction": "max"}, "loss_reduction"),
-    ({"latent_dim": 0}, "latent_dim"),
+    ({"latent_dim": 0}, "latent_dim"), ({"output_bias": "ones"}, "output_bias"),
 ])
 def test_bad_hyper_parameters_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
         DAEPTR(3, 4, 6, **kwargs)
+
+
+def test_log_odds_output_bias_starts_at_each_tags_share_of_training_posts():
+    # 4 training posts over 3 tags, {0, 1}, {0}, {0}, {1}: tag 0 in 3, tag 1 in 2, tag 2 in none.
+    posts = splits.Posts(user=np.array([0, 1, 2, 0], np.int32), item=np.zeros(4, np.int32),
+                         indptr=np.array([0, 2, 3, 4, 5]), tags=np.array([0, 1, 0, 0, 1], np.int32))
+    model = DAEPTR.from_posts(posts, num_users=3, num_items=1, num_tags=3, latent_dim=2,
+                              output_bias="log_odds")
+    share = (np.array([3, 2, 0]) + 0.5) / 5
+    np.testing.assert_allclose(model.decoder.bias.numpy(), np.log(share / (1 - share)), rtol=1e-6)
+    zeros = DAEPTR.from_posts(posts, num_users=3, num_items=1, num_tags=3, latent_dim=2)
+    np.testing.assert_array_equal(zeros.decoder.bias.numpy(), 0.0)
 
 
 def test_corruption_one_is_legal_and_ignores_the_input():

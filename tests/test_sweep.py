@@ -54,6 +54,7 @@ def test_figure_preset_runs_the_sweep_with_the_papers_settings(tmp_path):
     config = (tmp_path / "sweeps" / "fig3" / "lastfm-core5" / "corruption=0.5" / "seed0"
               / "config.json").read_text()
     assert '"learning_rate": 0.001' in config and '"corruption": 0.5' in config
+    assert '"output_bias": "log_odds"' in config  # no popularity plateau (BUILD_NOTES.md)
     assert "c ≈ 0.3" in (tmp_path / "sweeps" / "fig3.md").read_text()
 
 
@@ -89,6 +90,6 @@ def test_presets_put_the_papers_settings_first_so_the_users_flags_win(monkeypatc
     monkeypatch.setattr(presets.common, "run", lambda main: seen.extend(sys.argv))
     monkeypatch.setattr(sys, "argv", ["fig3", "--epochs=2000"])
     presets.run({"name": "fig3", "latent_dim": 16, "tuned": False})
-    # Runs may not stop on the popularity plateau (BUILD_NOTES.md) before epoch 400.
-    assert {"--min_epochs=400", "--patience=30", "--latent_dim=16", "--notuned"} <= set(seen)
+    assert {"--hparam=dae_ptr.output_bias=log_odds", "--patience=30", "--latent_dim=16",
+            "--notuned"} <= set(seen)
     assert seen.index("--epochs=1000") < seen.index("--epochs=2000")  # absl keeps the last

@@ -10,6 +10,8 @@ For a post (u, i) with tag vector y ∈ {0,1}^|T|:
         + λ/2 (‖W‖² + ‖W′‖² + ‖b‖² + ‖b′‖² + ‖P‖² + ‖Q‖²)   Eq. 12
 
 `call` returns the logits W′·z + b′; ŷ = σ(logits) and the ranking of tags is the same.
+The paper does not say how the weights start; with `output_bias="log_odds"` b′ starts at each
+tag's log-odds among the training posts instead of 0 (see `from_posts`).
 W is stored transposed (|T|×K) so that W·ỹ can be a gather of the few present tags' rows
 (`encoder="sparse"`) instead of a dense |T|×K product (`encoder="dense"`); both compute the
 same function.
@@ -18,6 +20,7 @@ same function.
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from daeptr.layers import MaskOut
@@ -26,6 +29,7 @@ from daeptr.models.base import TagRecommender
 from daeptr.regularizers import HalfL2
 
 ENCODERS = ("sparse", "dense")
+OUTPUT_BIASES = ("zeros", "log_odds")
 
 
 @keras.saving.register_keras_serializable(package="daeptr")
@@ -44,6 +48,8 @@ class DAEPTR(TagRecommender):
         per-post mean, which weighs Eq. 12 batch-size times more.
       rescale: scale kept inputs by 1/(1−c) (CDAE's variant; not in Eq. 7).
       encoder: "sparse" (gather W's rows of the kept tags) or "dense" (multi-hot matmul).
+      output_bias: how b′ starts: "zeros", or "log_odds" — log(p_t / (1 − p_t)) with p_t the
+        share of training posts tagged t, set by `from_posts`.
       seed: seed of the corruption noise.
     """
 
@@ -59,12 +65,15 @@ class DAEPTR(TagRecommender):
         loss_reduction: str = "sum",
         rescale: bool = False,
         encoder: str = "sparse",
+        output_bias: str = "zeros",
         seed: int | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         if encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
+        if output_bias not in OUTPUT_BIASES:
+            raise ValueError(f"output_bias must be one of {OUTPUT_BIASES}, got {output_bias!r}")
         if loss_reduction not in ("sum", "mean"):
             raise ValueError(f"loss_reduction must be 'sum' or 'mean', got {loss_reduction!r}")
         if latent_dim < 1:
@@ -73,7 +82,7 @@ class DAEPTR(TagRecommender):
             num_users=num_users, num_items=num_items, num_tags=num_tags,
             latent_dim=latent_dim, corruption=corruption, l2=l2,
             hidden_activation=hidden_activation, loss_reduction=loss_reduction,
-            rescale=rescale, encoder=encoder, seed=seed,
+            rescale=rescale, encoder=encoder, output_bias=output_bias, seed=seed,
         )
         regularizer = HalfL2(l2)
         self.mask_out = MaskOut(num_tags, corruption, rescale=rescale,
@@ -99,6 +108,20 @@ class DAEPTR(TagRecommender):
         self.built = True
         self.reconstruction = SummedBinaryCrossentropy(
             reduction="sum" if loss_reduction == "sum" else "sum_over_batch_size")
+
+    @classmethod
+    def from_posts(cls, posts, **arguments):
+        model = cls(**arguments)
+        if model.config["output_bias"] == "log_odds":
+            # From b′ = 0 every tag starts at ŷ = 1/2 although a post carries a few of |T|
+            # tags. At the paper's learning rate Adam moves b′ about 0.001 per step, so the
+            # first hundreds of epochs go to pushing all outputs down, with the hidden units
+            # all driven to one value and the ranking frozen at global popularity (measured
+            # on ML10M core-10, BUILD_NOTES.md). Starting at the marginal skips that phase.
+            share = (np.bincount(posts.tags, minlength=model.config["num_tags"]) + 0.5) / (
+                len(posts) + 1.0)  # +1/2, +1: a tag no training post has stays finite
+            model.decoder.bias.assign(np.log(share) - np.log1p(-share))
+        return model
 
     def encode(self, tags, y_tilde):
         """W·ỹ for the padded tag ids `tags` and their corrupted values `y_tilde`."""
