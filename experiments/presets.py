@@ -1,5 +1,8 @@
 """Paper presets of `experiments.sweep`: each figure module puts the paper's settings in
-front of the command line, so that any flag the user gives still wins (absl keeps the last)."""
+front of the command line, so that any flag the user gives still wins (absl keeps the last).
+
+Beyond the paper's settings every preset trains up to 1000 epochs with patience 30 and starts
+DAE-PTR's b′ at the tags' log-odds (`--hparam=dae_ptr.output_bias=zeros` restores b′ = 0)."""
 
 import sys
 
