@@ -210,7 +210,8 @@ def summarize(root: pathlib.Path, runs: pd.DataFrame, names: list[str], retune) 
         summary[f"retuned_{retune[0]}"] = runs.groupby(["dataset", *names], sort=False)[
             f"retuned_{retune[0]}"].agg(lambda v: ",".join(map(str, sorted(set(v))))).to_numpy()
 
-    view = summary[["dataset", *names]].copy()
+    # The swept values as given (0.8, 1e-05), not with the metrics' five decimals.
+    view = summary[["dataset", *names]].astype(str)
     if retune:
         view[f"{retune[0]} (chosen on validation)"] = summary[f"retuned_{retune[0]}"]
     for m in columns:

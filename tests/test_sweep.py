@@ -22,6 +22,7 @@ def test_sweep_writes_csv_summary_plot_and_hparams_then_resumes(tmp_path):
     assert (sweeps / "mix.png").stat().st_size > 1000
     markdown = (sweeps / "mix.md").read_text()
     assert "best by val_ndcg@3" in markdown and "on the edge of the range" in markdown
+    assert "| lastfm-core5 | 0.5 |" in markdown  # swept values as given, not as 0.50000
     assert list((sweeps / "mix").glob("events.out.tfevents.*"))  # HParams configuration
     stamps = {p: p.stat().st_mtime_ns for p in sweeps.rglob("metrics.json")}
     assert len(stamps) == 3
