@@ -24,8 +24,13 @@ def test_ml10m_starting_point_gives_dae_ptr_its_validated_rate_and_patience(tmp_
     hparams, train, sources = _settings([f"--output_dir={tmp_path}"], "dae_ptr", "ml10m-core10")
     assert (train["learning_rate"], train["patience"], hparams["latent_dim"]) == (0.01, 20, 256)
     assert sources["patience"] == "default"
-    _, train, _ = _settings([f"--output_dir={tmp_path}"], "dae_ptr", "lastfm-core5")
+    assert hparams.get("output_bias", "zeros") == "zeros"
+    lastfm, train, _ = _settings([f"--output_dir={tmp_path}"], "dae_ptr", "lastfm-core5")
     assert (train["learning_rate"], train["patience"]) == (0.003, 4)
+    assert lastfm["output_bias"] == "log_odds"  # validation's choice on Last.fm (BUILD_NOTES.md)
+    paper, _, sources = _settings([f"--output_dir={tmp_path}", "--hparam=dae_ptr.output_bias=zeros"],
+                                  "dae_ptr", "lastfm-core5")
+    assert (paper["output_bias"], sources["output_bias"]) == ("zeros", "flag")
     _, train, _ = _settings([f"--output_dir={tmp_path}"], "pitf", "ml10m-core5")
     assert (train["learning_rate"], train["patience"]) == (0.01, 20)
 
