@@ -43,9 +43,9 @@ class TrainConfig:
     batch_size: int = 1024
     learning_rate: float = 0.003
     patience: int = 4  # in evaluations
-    # Early stopping may not end training before this epoch. At a small learning rate DAE-PTR
-    # first sits on a popularity plateau for hundreds of epochs (BUILD_NOTES.md), where the
-    # validation metric only flickers and patience alone would stop it.
+    # Early stopping may not end training before this epoch: for runs whose validation metric
+    # stays flat for a while before it climbs. (For DAE-PTR's popularity plateau at lr 0.001
+    # waiting did not help; starting b′ at the log-odds did, BUILD_NOTES.md.)
     min_epochs: int = 0
     monitor: str = "val_ndcg@3"
     eval_every: int = 2
