@@ -17,8 +17,8 @@ def run(settings: dict) -> None:
     leading = []
     # The paper trains "until the proposed model converges". At its learning rate 0.001 and
     # with b′ starting at 0, DAE-PTR first spends hundreds of epochs pushing every output
-    # down, its ranking frozen at global popularity (BUILD_NOTES.md, "Training length in the
-    # presets"); b′ starting at the tags' log-odds skips that phase. Convergence at 0.001
+    # down, its ranking frozen at global popularity (BUILD_NOTES.md, "The popularity
+    # plateau"); b′ starting at the tags' log-odds skips that phase. Convergence at 0.001
     # still takes hundreds of epochs, hence more epochs and patience than the table drivers.
     for name, value in {"seeds": ["0"], "datasets": ALL_DATASETS, "epochs": 1000,
                         "patience": 30, "hparam": "dae_ptr.output_bias=log_odds",
