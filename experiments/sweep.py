@@ -102,10 +102,11 @@ def _sizes(name, part):
     return tasks.floor_sizes(part) if getattr(cls, "deterministic", False) else part.sizes
 
 
-def retuned_value(build, task, base_train, seed, retune, run_root) -> tuple[object, float]:
-    """The value of the retuned parameter with the best validation metric at this point."""
+def retuned_value(build, task, base_train, seed, retune, run_root) -> tuple[object, float, float]:
+    """The value of the retuned parameter with the best validation metric at this point, that
+    metric, and the seconds its selection runs took (NaN for runs stored without their time)."""
     param, options = retune
-    scores = []
+    scores, seconds = [], 0.0
     for option in options:
         model_kw, train_kw = _split_point({param: option})
         run_dir = run_root / f"retune_{param}={option}" / f"seed{seed}"
@@ -114,8 +115,9 @@ def retuned_value(build, task, base_train, seed, retune, run_root) -> tuple[obje
             run_dir, model_kw, config,
             lambda: select(lambda rows: build(rows, model_kw), task, config, run_dir)[1])
         scores.append(summary["valid"][tag_tables.MONITOR.value.removeprefix("val_")])
+        seconds += summary.get("seconds", float("nan"))
     best = int(np.argmax(scores))
-    return options[best], scores[best]
+    return options[best], scores[best], seconds
 
 
 def run_points(name: str, datasets, points: list[dict], seeds, root: pathlib.Path,
@@ -139,13 +141,13 @@ def run_points(name: str, datasets, points: list[dict], seeds, root: pathlib.Pat
                 model_kw, train_kw = _split_point(point)
                 point_root = root / part.label / label(point)
                 for seed in seeds:
-                    row_extra, extra = {}, {}
+                    row_extra, extra, retune_seconds = {}, {}, 0.0
                     if retune:
                         def build(rows_, kw, seed=seed):
                             return models.build(name, rows_, **sizes,
                                                 **{**base_model, **model_kw, **kw}, seed=seed)
-                        value, score = retuned_value(build, part.task, {**base_train, **train_kw},
-                                                     seed, retune, point_root)
+                        value, score, retune_seconds = retuned_value(
+                            build, part.task, {**base_train, **train_kw}, seed, retune, point_root)
                         extra = {retune[0]: value}
                         row_extra = {f"retuned_{retune[0]}": value, "retune_valid": score}
                     hparams = {**base_model, **model_kw,
@@ -163,6 +165,10 @@ def run_points(name: str, datasets, points: list[dict], seeds, root: pathlib.Pat
                             part.task, config, run_dir, hparams=run_hparams)
                     rows.append({"dataset": part.family, "part": part.label, **point,
                                  "seed": seed, **row_extra, "best_epoch": metrics["best_epoch"],
+                                 # Measured per run, so a sweep run in parts still adds up to
+                                 # its whole cost.
+                                 "seconds": metrics.get("train_seconds", float("nan"))
+                                 + retune_seconds,
                                  **{f"val_{k}": v for k, v in metrics["valid"].items()},
                                  **metrics["test"]})
     return pd.DataFrame(rows)
@@ -248,7 +254,21 @@ def summarize(root: pathlib.Path, runs: pd.DataFrame, names: list[str], retune) 
     ]
     if CLAIMS.value:
         sections.append(f"The paper: {CLAIMS.value}")
+    sections += ["Cost: each run's measured wall time (selection, retraining, test evaluation"
+                 + (", and the selection runs that chose the retuned value" if retune else "")
+                 + "), summed; a sweep run in parts adds up to its whole cost.",
+                 results.markdown_table(cost_table(runs), [False, True, True, True])]
     return results.write_tables(root.parent, NAME.value, runs, sections)
+
+
+def cost_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs and hours per data set and in all; runs stored without a time are counted apart."""
+    def row(name, group):
+        timed = group["seconds"].notna()
+        return {"dataset": name, "runs": len(group), "hours": f"{group['seconds'].sum() / 3600:.2f}",
+                "runs without a stored time": int((~timed).sum())}
+    rows = [row(name, group) for name, group in runs.groupby("dataset", sort=False)]
+    return pd.DataFrame(rows + [row("all", runs)])
 
 
 def main(argv):

@@ -23,6 +23,7 @@ import dataclasses
 import json
 import pathlib
 import shutil
+import time
 
 import numpy as np
 import pandas as pd
@@ -283,13 +284,16 @@ def _finished(run_dir: pathlib.Path, hparams: dict, config: TrainConfig) -> dict
 
 def cached_selection(run_dir: pathlib.Path, model_kw: dict, config: TrainConfig, run) -> dict:
     """The summary of a selection-only run (`daeptr.training.select`): read from the run's
-    `selection.json` when one with the same settings finished, else `run()` and stored."""
+    `selection.json` when one with the same settings finished, else `run()` and stored with
+    its wall time (`seconds`)."""
     summary_file = run_dir / "selection.json"
     wanted = json.loads(json.dumps({"model": model_kw, "train": dataclasses.asdict(config)}))
     summary = json.loads(summary_file.read_text()) if summary_file.exists() else {}
     if (OVERWRITE.value or summary.get("model") != wanted["model"]
             or not same_settings(summary.get("train", {}), wanted["train"])):
+        started = time.time()
         summary = {**run(), **wanted}
+        summary["seconds"] = time.time() - started
         summary_file.write_text(json.dumps(summary, indent=2))
     return summary
 

@@ -1,11 +1,12 @@
 """The sweep driver and its figure presets: bookkeeping, resume, outputs, bad flags."""
 
+import json
 import sys
 
 import pandas as pd
 import pytest
 
-from experiments import presets
+from experiments import presets, sweep
 from tests.test_drivers import needs_data, run
 
 
@@ -23,6 +24,7 @@ def test_sweep_writes_csv_summary_plot_and_hparams_then_resumes(tmp_path):
     markdown = (sweeps / "mix.md").read_text()
     assert "best by val_ndcg@3" in markdown and "on the edge of the range" in markdown
     assert "| lastfm-core5 | 0.5 |" in markdown  # swept values as given, not as 0.50000
+    assert (runs["seconds"] > 0).all() and "| all | 3 |" in markdown  # the sweep's cost
     assert list((sweeps / "mix").glob("events.out.tfevents.*"))  # HParams configuration
     stamps = {p: p.stat().st_mtime_ns for p in sweeps.rglob("metrics.json")}
     assert len(stamps) == 3
@@ -45,6 +47,19 @@ def test_sweep_retunes_a_parameter_on_validation_at_every_point(tmp_path):
     assert len(list(point.glob("retune_l2=*/seed0/selection.json"))) == 2
     assert not list(point.glob("retune_l2=*/seed0/metrics.json"))
     assert (point / "seed0" / "metrics.json").exists()
+    # The point's cost counts its selection runs as well as the full run.
+    spent = [json.loads(f.read_text())["seconds"] for f in point.glob("retune_l2=*/seed0/selection.json")]
+    spent.append(json.loads((point / "seed0" / "metrics.json").read_text())["train_seconds"])
+    assert runs.loc[0, "seconds"] == pytest.approx(sum(spent))
+
+
+def test_cost_table_adds_up_measured_runs_and_counts_untimed_ones_apart():
+    runs = pd.DataFrame({"dataset": ["a", "a", "b"], "seconds": [1800.0, 5400.0, float("nan")]})
+    table = sweep.cost_table(runs)
+    assert table.to_dict("records") == [
+        {"dataset": "a", "runs": 2, "hours": "2.00", "runs without a stored time": 0},
+        {"dataset": "b", "runs": 1, "hours": "0.00", "runs without a stored time": 1},
+        {"dataset": "all", "runs": 3, "hours": "2.00", "runs without a stored time": 1}]
 
 
 @needs_data
