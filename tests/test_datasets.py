@@ -7,6 +7,7 @@ import hashlib
 import http.client
 import os
 import pathlib
+import re
 import urllib.error
 
 import numpy as np
@@ -133,6 +134,41 @@ def test_locate_not_found_message(monkeypatch, tmp_path, isolated_env, name):
         assert str(root / src.folder) in message
     assert "DAEPTR_DATA" in message
     assert listing(isolated_env) == []
+
+
+@pytest.mark.parametrize(
+    "name, absent",
+    [
+        ("lastfm", ["user_taggedartists-timestamps.dat"]),
+        ("lastfm", ["tags.dat"]),
+        ("ml100k", ["u3.test"]),
+        ("ml100k", ["u.item", "u5.base"]),
+    ],
+)
+def test_locate_not_found_names_only_the_missing_files(tmp_path, write_file, name, absent):
+    src = SOURCES[name]
+    folder = tmp_path / "d" / src.folder
+    for f in src.files:
+        if f not in absent:
+            write_file(folder / f, b"x")
+    with pytest.raises(DataNotFoundError) as info:
+        locate(name, tmp_path / "d", download=False)
+    message = str(info.value)
+    named = [f for f in src.files if re.search(rf"(?<![\w.-]){re.escape(f)}(?![\w.-])", message)]
+    assert named == absent, message
+    assert str(folder) in message and src.url in message and "download disabled" in message
+
+
+def test_locate_not_found_after_failed_download_names_only_the_missing_file(
+        tmp_path, write_file, fake_network):
+    folder = tmp_path / "d" / "hetrec2011-lastfm-2k"
+    write_file(folder / "tags.dat", b"x")
+    fake_network(error=urllib.error.URLError("no route to host"))
+    with pytest.raises(DataNotFoundError) as info:
+        locate("lastfm", tmp_path / "d")
+    message = str(info.value)
+    assert "user_taggedartists-timestamps.dat" in message and "tags.dat" not in message
+    assert str(folder) in message and "download failed" in message
 
 
 # ---- downloading ----------------------------------------------------------------------

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pathlib
+import re
+
 import pandas as pd
 import pytest
 
+from daeptr.data import datasets
 from daeptr.data.datasets import (
     ML100K_GENRES,
     DataIntegrityError,
@@ -20,6 +26,8 @@ from daeptr.data.readers import DataFormatError, read_table
 pytestmark = pytest.mark.usefixtures("isolated_env")
 
 LASTFM = "user_taggedartists-timestamps.dat"
+# Read at import: the `isolated_env` fixture removes DAEPTR_DATA before each test runs.
+REAL_DATA = os.environ.get("DAEPTR_DATA")
 LASTFM_HEADER = "userID\tartistID\ttagID\ttimestamp"
 
 
@@ -236,7 +244,8 @@ def test_read_lastfm_duplicate_assignment(tmp_path):
     # line 5 repeats (user, item, tag) of line 2 with another timestamp
     path = lastfm_file(tmp_path, [*LASTFM_ROWS, "2\t52\t13\t99"])
     message = assert_format_error(lambda: read_lastfm(tmp_path), path, 5, "unique")
-    assert "(2, 52, 13)" in message and "line 2" in message
+    assert "user 2, item 52, tag 13" in message and "line 2" in message
+    assert "np." not in message and "int64" not in message
 
 
 def test_read_lastfm_undecodable(tmp_path, write_file):
@@ -307,6 +316,70 @@ def test_read_ml10m_verify(tmp_path, write_file):
     assert len(read_ml10m(tmp_path, verify=False)) == 8
 
 
+def pin_as_official(monkeypatch, lines):
+    """Makes `lines` the "official" tags.dat: its counts and content SHA-256 are pinned."""
+    table = pd.DataFrame([line.split("::") for line in lines], columns=["user", "item", "tag", "t"])
+    monkeypatch.setattr(datasets, "ML10M_TAG_COUNTS", {
+        "assignments": len(lines), "users": table["user"].nunique(),
+        "items": table["item"].nunique(), "tags": table["tag"].nunique()})
+    # The rule of the pinned digest: the rows written back as LF-ended lines.
+    content = ("\n".join(lines) + "\n").encode()
+    monkeypatch.setattr(datasets, "ML10M_TAG_CONTENT_SHA256", hashlib.sha256(content).hexdigest(),
+                        raising=False)
+
+
+# The last timestamp cut short: every row, user, movie and tag count stays the same.
+ML10M_CUT = [*ML10M_LINES[:-1], "21::4973::  padded ::118826"]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_read_ml10m_verify_accepts_official_content(monkeypatch, tmp_path, write_file, newline):
+    pin_as_official(monkeypatch, ML10M_LINES)
+    write_file(tmp_path / "tags.dat", newline.join(ML10M_LINES) + newline)
+    assert len(read_ml10m(tmp_path)) == 8  # CRLF line ends do not change the content digest
+
+
+def test_read_ml10m_verify_refuses_cut_last_line(monkeypatch, tmp_path, write_file):
+    pin_as_official(monkeypatch, ML10M_LINES)
+    path = write_file(tmp_path / "tags.dat", "\n".join(ML10M_CUT))  # no line end after 118826
+    with pytest.raises(DataIntegrityError) as info:
+        read_ml10m(tmp_path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:8:"), message
+    assert "'21::4973::  padded ::118826'" in message and "no line end" in message
+    assert read_ml10m(tmp_path, verify=False)["timestamp"].iloc[-1] == 118826
+
+
+def test_read_ml10m_verify_refuses_changed_field(monkeypatch, tmp_path, write_file):
+    # Same cut, but the line ended: the counts agree, the content digest does not.
+    pin_as_official(monkeypatch, ML10M_LINES)
+    path = write_file(tmp_path / "tags.dat", "\n".join(ML10M_CUT) + "\n")
+    with pytest.raises(DataIntegrityError) as info:
+        read_ml10m(tmp_path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:"), message
+    assert datasets.ML10M_TAG_CONTENT_SHA256 in message
+    assert hashlib.sha256(("\n".join(ML10M_CUT) + "\n").encode()).hexdigest() in message
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not REAL_DATA, reason="real-data test: set DAEPTR_DATA")
+def test_read_ml10m_verify_real_file(tmp_path, write_file):
+    """The pinned content passes in LF and CRLF; the same file cut in its last line fails."""
+    root = pathlib.Path(REAL_DATA)
+    real = next(p for p in (root / "ml-10m", root / "ml-10M100K", root) if (p / "tags.dat").is_file())
+    data = (real / "tags.dat").read_bytes()
+    assert data.endswith(b"::1188263589\n")  # the official file ends its last line
+    write_file(tmp_path / "crlf" / "tags.dat", data.replace(b"\n", b"\r\n"))
+    assert len(read_ml10m(tmp_path / "crlf")) == 95580
+    cut = write_file(tmp_path / "cut" / "tags.dat", data[: -len(b"3589\n")])  # ...::118826
+    with pytest.raises(DataIntegrityError, match=rf"^{re.escape(str(cut))}:95580: .*118826"):
+        read_ml10m(tmp_path / "cut")
+    write_file(tmp_path / "cut" / "tags.dat", data[: -len(b"3589\n")] + b"\n")
+    with pytest.raises(DataIntegrityError, match="SHA-256"):
+        read_ml10m(tmp_path / "cut")
+
+
 @pytest.mark.parametrize(
     "bad, fragment",
     [
@@ -326,6 +399,9 @@ def test_read_ml10m_duplicate_assignment(tmp_path, write_file):
     path = write_file(tmp_path / "tags.dat", "\n".join([*ML10M_LINES, "20::4::Sci-Fi::1"]) + "\n")
     message = assert_format_error(lambda: read_ml10m(tmp_path, verify=False), path, 9, "unique")
     assert "line 5" in message
+    # Plain values, as in the file: not `np.int64(20)`, which a mixed-type row used to give.
+    assert "user 20, item 4, tag 'Sci-Fi'" in message
+    assert "np." not in message and "int64" not in message
     # The same tag with other case is another tag, not a duplicate.
     write_file(tmp_path / "tags.dat", "\n".join([*ML10M_LINES, "20::4::SCI-FI::1"]) + "\n")
     assert len(read_ml10m(tmp_path, verify=False)) == 9

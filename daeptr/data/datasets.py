@@ -9,8 +9,11 @@ network the error says exactly which files to put where.
 
 Verification: the Last.fm and ML-100K files are pinned by SHA-256 per file (the copies we
 checked are byte-identical to the official archives), and the Last.fm zip by the SHA-256
-that GroupLens publishes. The ML-10M tag file is verified by content (row and distinct
-counts) because no byte-exact copy of the official file was available to pin.
+that GroupLens publishes. The ML-10M tag file is verified by content, because no copy known
+to be byte-exact was available to pin its bytes (a copy with CRLF line ends must still
+pass): its last line must end with a line feed, its row and distinct counts must match, and
+so must the SHA-256 of its rows written back as `UserID::MovieID::Tag::Timestamp` lines with
+LF ends (see `ML10M_TAG_CONTENT_SHA256` for where that digest comes from).
 """
 
 from __future__ import annotations
@@ -105,6 +108,13 @@ SOURCES: dict[str, Source] = {
 
 # Content check for ML-10M tags.dat: rows, users, movies, distinct (case-sensitive) tags.
 ML10M_TAG_COUNTS = {"assignments": 95580, "users": 4009, "items": 7601, "tags": 16529}
+# SHA-256 of the content of ML-10M tags.dat: every row written back as
+# "user::item::tag::timestamp\n". Counts alone miss a changed field (a timestamp cut short
+# keeps every count); this digest does not depend on the file's line ends. It was computed
+# from a copy whose rows match two independent copies line for line and whose size, 3,584,119
+# bytes with LF ends, is the size listed for tags.dat of an unzipped official archive; for
+# such an LF file the digest equals the file's own SHA-256.
+ML10M_TAG_CONTENT_SHA256 = "2ac9b3706900ce183af8085a167635128234253ee6b82664184e7f55a962b6ec"
 
 
 def source(name: str) -> Source:
@@ -172,26 +182,61 @@ def locate(
     """
     src = source(name)
     roots = search_roots(data_dir)
+    closest = None  # (missing files, folder) of the searched folder that lacks the fewest
     for root in roots:
-        for folder in (*(root / f for f in (src.folder, *src.aliases)), root):
-            if all((folder / f).is_file() for f in src.files):
+        for folder in _candidate_folders(src, root):
+            missing = missing_files(folder, src)
+            if not missing:
                 if verify:
                     verify_files(folder, src)
                 return folder
+            if closest is None or len(missing) < len(closest[0]):
+                closest = (missing, folder)
     cache = default_cache_dir()
     if download:
         try:
             folder = fetch(src, cache)
         except (urllib.error.URLError, OSError, http.client.HTTPException) as err:
-            raise DataNotFoundError(_not_found_message(src, roots, f"download failed: {err}")) from err
+            raise DataNotFoundError(
+                _not_found_message(src, roots, f"download failed: {err}", closest)
+            ) from err
         if verify:
             verify_files(folder, src)
         return folder
-    raise DataNotFoundError(_not_found_message(src, roots, "download disabled"))
+    raise DataNotFoundError(_not_found_message(src, roots, "download disabled", closest))
 
 
-def _not_found_message(src: Source, roots: Sequence[pathlib.Path], why: str) -> str:
+def _candidate_folders(src: Source, root: pathlib.Path) -> tuple[pathlib.Path, ...]:
+    """The folders under `root` that may hold the data set, in the order they are tried."""
+    return (*(root / f for f in (src.folder, *src.aliases)), root)
+
+
+def missing_files(folder: pathlib.Path, src: Source) -> list[str]:
+    """The files of `src` that `folder` lacks, in the order of `src.files`."""
+    return [f for f in src.files if not (folder / f).is_file()]
+
+
+def _not_found_message(
+    src: Source,
+    roots: Sequence[pathlib.Path],
+    why: str,
+    closest: tuple[list[str], pathlib.Path] | None = None,
+) -> str:
+    """Names what to fetch: every file when no folder holds any, else only the missing ones.
+
+    A folder with part of a data set (say 12 of the 13 ML-100K files) is almost always the
+    one the user meant, so the message names the files it lacks and that folder; listing
+    every file of the data set would hide the one that is actually missing.
+    """
     where = "\n".join(f"  {r / src.folder}" for r in roots)
+    if closest is not None and len(closest[0]) < len(src.files):
+        missing, folder = closest
+        return (
+            f"data set {src.name!r}: {folder} lacks {', '.join(missing)}, and no other searched "
+            f"folder holds the whole data set; searched:\n{where}\n({why}). Download "
+            f"{src.url} and put the missing {'file' if len(missing) == 1 else 'files'} "
+            f"in {folder}."
+        )
     return (
         f"data set {src.name!r}: the files {', '.join(src.files)} were found in none of\n"
         f"{where}\n({why}). Download {src.url}, and put those files in a folder "
@@ -276,30 +321,79 @@ def read_ml10m(folder: str | os.PathLike, *, verify: bool = True) -> pd.DataFram
     )
     _check_distinct(table, path, first_line=1)
     if verify:
-        counts = {
-            "assignments": len(table),
-            "users": table["user"].nunique(),
-            "items": table["item"].nunique(),
-            "tags": table["tag"].nunique(),
-        }
-        if counts != ML10M_TAG_COUNTS:
-            raise DataIntegrityError(
-                f"{path}: content {counts} differs from the official MovieLens 10M tags.dat "
-                f"{ML10M_TAG_COUNTS}; the file is not the official release."
-            )
+        _verify_ml10m(table, path)
     return table
+
+
+def _verify_ml10m(table: pd.DataFrame, path: pathlib.Path) -> None:
+    """Raises DataIntegrityError unless `table`, read from `path`, is the official tags.dat.
+
+    Three checks, the most telling message first: a cut last line (the usual sign of an
+    interrupted copy), then the counts, then the content digest, which catches any changed
+    field the counts miss.
+    """
+    _check_last_line_ends(path, line=len(table))
+    counts = {
+        "assignments": len(table),
+        "users": table["user"].nunique(),
+        "items": table["item"].nunique(),
+        "tags": table["tag"].nunique(),
+    }
+    if counts != ML10M_TAG_COUNTS:
+        raise DataIntegrityError(
+            f"{path}: content {counts} differs from the official MovieLens 10M tags.dat "
+            f"{ML10M_TAG_COUNTS}; the file is not the official release."
+        )
+    digest = _ml10m_content_sha256(table)
+    if digest != ML10M_TAG_CONTENT_SHA256:
+        raise DataIntegrityError(
+            f"{path}: the SHA-256 of its rows (written back as LF-ended "
+            f"'UserID::MovieID::Tag::Timestamp' lines) is {digest}, not the official "
+            f"tags.dat's {ML10M_TAG_CONTENT_SHA256}, although the counts agree: a field was "
+            f"changed or cut. Replace it with tags.dat from {SOURCES['ml10m'].url}."
+        )
+
+
+def _check_last_line_ends(path: pathlib.Path, line: int) -> None:
+    """Raises DataIntegrityError if the file's last line (number `line`) has no line end.
+
+    The official tags.dat ends its last line, like every other, with a line feed. A copy that
+    stops inside a line was cut short, and a cut inside the last timestamp (1188263589 →
+    118826) leaves every row, user, movie and tag count as it was.
+    """
+    with open(path, "rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        f.seek(max(0, size - 200))
+        tail = f.read()
+    if tail and not tail.endswith(b"\n"):
+        last = tail.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace")
+        raise DataIntegrityError(
+            f"{path}:{line}: the last line {last!r} has no line end, so the file was cut "
+            f"short (the official tags.dat ends with a line feed); replace it with tags.dat "
+            f"from {SOURCES['ml10m'].url}."
+        )
+
+
+def _ml10m_content_sha256(table: pd.DataFrame) -> str:
+    """SHA-256 of the rows as "user::item::tag::timestamp" lines, each ended by "\\n"."""
+    lines = (table["user"].astype(str) + "::" + table["item"].astype(str) + "::"
+             + table["tag"].astype(str) + "::" + table["timestamp"].astype(str))
+    return hashlib.sha256(("\n".join(lines) + "\n").encode("utf-8")).hexdigest()
 
 
 def _check_distinct(table: pd.DataFrame, path: pathlib.Path, first_line: int) -> None:
     """`first_line`: the 1-based file line of the first data row (2 after a header)."""
-    duplicated = table.duplicated(["user", "item", "tag"])
+    keys = table[["user", "item", "tag"]]
+    duplicated = keys.duplicated()
     if duplicated.any():
         row = int(duplicated.to_numpy().argmax())
-        key = tuple(table[["user", "item", "tag"]].iloc[row])
-        earlier = int((table[["user", "item", "tag"]] == key).all(axis=1).to_numpy().argmax())
+        earlier = int((keys == keys.iloc[row]).all(axis=1).to_numpy().argmax())
+        # to_dict gives plain Python values: `user 3`, not the repr `np.int64(3)`.
+        key = keys.iloc[[row]].to_dict("records")[0]
+        shown = ", ".join(f"{column} {value!r}" for column, value in key.items())
         raise DataFormatError(
-            f"{path}:{first_line + row}: (user, item, tag) {key} already occurs on line "
-            f"{first_line + earlier}; a tag assignment must be unique"
+            f"{path}:{first_line + row}: {shown} already occur together on line "
+            f"{first_line + earlier}; a tag assignment (user, item, tag) must be unique"
         )
 
 
