@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import pathlib
 import time
@@ -43,10 +44,6 @@ class TrainConfig:
     batch_size: int = 1024
     learning_rate: float = 0.003
     patience: int = 4  # in evaluations
-    # Early stopping may not end training before this epoch: for runs whose validation metric
-    # stays flat for a while before it climbs. (For DAE-PTR's popularity plateau at lr 0.001
-    # waiting did not help; starting b′ at the log-odds did, BUILD_NOTES.md.)
-    min_epochs: int = 0
     monitor: str = "val_ndcg@3"
     eval_every: int = 2
     eval_batch_size: int = 4096
@@ -61,30 +58,13 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "patience", "eval_every", "eval_batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
-        if not 0 <= self.min_epochs <= self.epochs:
-            raise ValueError(f"min_epochs must be in [0, epochs={self.epochs}], got {self.min_epochs}")
-
-
-class EarlyStopping(keras.callbacks.EarlyStopping):
-    """Keras early stopping that cannot stop before `min_epochs`: training ends at the first
-    evaluation at or after `min_epochs` that is `patience` evaluations past the best one.
-
-    Unlike Keras' `start_from_epoch`, which ignores the evaluations before it, the best
-    evaluation (and the weights restored) is tracked from the first epoch on, so it agrees
-    with the best epoch read from the history.
-    """
-
-    def __init__(self, *args, min_epochs: int = 0, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.min_epochs = min_epochs
-
-    def on_epoch_end(self, epoch, logs=None):
-        stopping = getattr(self.model, "stop_training", False)  # another callback's request stands
-        super().on_epoch_end(epoch, logs)
-        if self.stopped_epoch == epoch > 0 and epoch + 1 < self.min_epochs:
-            self.model.stop_training, self.stopped_epoch = stopping, 0
+        if not 0 < self.learning_rate < math.inf:  # NaN fails both comparisons
+            raise ValueError(f"learning_rate must be a finite number > 0, got {self.learning_rate}")
+        if self.eval_every > self.epochs:
+            raise ValueError(f"eval_every must be <= epochs={self.epochs} (no validation ranking "
+                             f"would run), got {self.eval_every}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
 
 
 class RankingEvaluation(keras.callbacks.Callback):
@@ -207,8 +187,9 @@ def select(
         config.epochs,
         [
             RankingEvaluation(task, config.eval_every, batch_size=config.eval_batch_size),
-            EarlyStopping(monitor, mode="max", patience=config.patience,
-                          restore_best_weights=True, min_epochs=config.min_epochs),
+            # Restores the best evaluation's weights at the end, stopped early or not.
+            keras.callbacks.EarlyStopping(monitor, mode="max", patience=config.patience,
+                                          restore_best_weights=True),
             keras.callbacks.ModelCheckpoint(run_dir / "select.weights.h5", monitor=monitor,
                                             mode="max", save_best_only=True,
                                             save_weights_only=True),
@@ -270,8 +251,16 @@ def train_and_evaluate(
         "split": task.fingerprint(),
     }
     _write_hparams(run_dir / "tb" / "hparams", hparams, test, best_epoch)
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    write_json_atomic(run_dir / "metrics.json", metrics)  # last: a finished run has it whole
     return metrics
+
+
+def write_json_atomic(path: pathlib.Path, value) -> None:
+    """Writes `value` as JSON to a temporary file beside `path` and renames it into place,
+    so a reader sees the whole file or none (a rename within a folder is atomic)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(value, indent=2, default=str))
+    os.replace(tmp, path)
 
 
 def _compiled(model, config: TrainConfig):

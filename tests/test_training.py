@@ -10,7 +10,7 @@ import pytest
 from daeptr.data import pcore, splits, synthetic
 from daeptr.models import DAEPTR
 from daeptr.pipeline import max_width, post_dataset
-from daeptr.training import EarlyStopping, TrainConfig, select, train_and_evaluate
+from daeptr.training import TrainConfig, select, train_and_evaluate
 
 
 @pytest.fixture(scope="module")
@@ -90,40 +90,24 @@ def test_train_config_rejects_out_of_range_values(field, value):
         TrainConfig(**{field: value})
 
 
-def _stops(values, patience, min_epochs):
-    """(epochs run, best epoch) of our EarlyStopping fed the validation values in turn."""
-    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
-    stopper = EarlyStopping("val_m", mode="max", patience=patience, restore_best_weights=True,
-                            min_epochs=min_epochs)
-    stopper.set_model(model)
-    model.stop_training = False  # as Model.fit starts
-    stopper.on_train_begin()
-    for epoch, value in enumerate(values):
-        model.layers[0].bias.assign([float(epoch)])  # marks the weights of each epoch
-        stopper.on_epoch_end(epoch, {"val_m": value})
-        if model.stop_training:
-            break
-    stopper.on_train_end()
-    return epoch + 1, int(model.layers[0].bias.numpy()[0]) + 1
+def test_train_config_needs_an_evaluation_within_the_epochs():
+    TrainConfig(epochs=2, eval_every=2)
+    with pytest.raises(ValueError, match="eval_every must be <= epochs=1"):
+        TrainConfig(epochs=1, eval_every=2)
 
 
-@pytest.mark.parametrize("values, patience, min_epochs, expected", [
-    ([0.1, 0.1, 0.1, 0.5, 0.5, 0.5, 0.5, 0.5], 2, 0, (3, 1)),  # stops on the plateau
-    ([0.1, 0.1, 0.1, 0.5, 0.5, 0.5, 0.5, 0.5], 2, 6, (6, 4)),  # waits, then patience from the best
-    ([0.1, 0.1, 0.1, 0.5, 0.5, 0.5, 0.5, 0.5], 2, 3, (3, 1)),  # may stop at min_epochs itself
-    ([0.1, 0.1, 0.1, 0.5, 0.5, 0.5, 0.5, 0.5], 2, 4, (6, 4)),  # one epoch short: then the climb
-    ([0.9, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1], 1, 5, (5, 1)),  # the best stays one before min_epochs
-])
-def test_early_stopping_waits_for_min_epochs_but_keeps_the_best(values, patience, min_epochs, expected):
-    assert _stops(values, patience, min_epochs) == expected
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -0.1])
+def test_train_config_rejects_a_learning_rate_that_is_not_a_positive_number(value):
+    with pytest.raises(ValueError, match="learning_rate must be a finite number > 0"):
+        TrainConfig(learning_rate=value)
 
 
-def test_min_epochs_reaches_select_and_is_checked(split, tmp_path):
+def test_select_keeps_the_best_evaluation_when_validation_gets_worse(split, tmp_path):
     build = lambda posts: DAEPTR(split.num_users, split.num_items, split.num_tags, latent_dim=4,
                                 corruption=0.5, seed=1)
-    frozen = dict(epochs=8, batch_size=256, learning_rate=1e-12, patience=1, eval_every=1)
-    _, plain = select(build, split, TrainConfig(**frozen), tmp_path / "plain")
-    _, waited = select(build, split, TrainConfig(**frozen, min_epochs=5), tmp_path / "waited")
-    assert plain["epochs_run"] < 5 and waited["epochs_run"] == 5
-    with pytest.raises(ValueError, match="min_epochs"):
-        TrainConfig(epochs=10, min_epochs=11)
+    model, summary = select(build, split, TrainConfig(epochs=6, batch_size=256, patience=2,
+                                                      eval_every=1), tmp_path)
+    history = pd.read_csv(tmp_path / "history.csv")
+    best = int(history["val_ndcg@3"].to_numpy().argmax())
+    assert summary["best_epoch"] == best + 1
+    assert summary["valid"]["ndcg@3"] == pytest.approx(history["val_ndcg@3"][best])

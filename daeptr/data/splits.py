@@ -223,3 +223,20 @@ def leave_last_tag_out(
         tie_break=tie_break,
         seed=int(seed),
     )
+
+
+def core_split(assignments: pd.DataFrame, core: int, *, tie_break: str = "random",
+               seed: int = 0) -> TagSplit:
+    """The leave-last-tag-out split of the p-core of `assignments`."""
+    from daeptr.data.pcore import p_core
+
+    return leave_last_tag_out(p_core(assignments, core)[0], tie_break=tie_break, seed=seed)
+
+
+def load_tag_split(dataset: str, core: int, *, data_dir=None, download: bool = True,
+                   tie_break: str = "random", seed: int = 0) -> TagSplit:
+    """Load → p-core → split: the one way every driver makes a tag split of a data set."""
+    from daeptr.data.datasets import load_tags
+
+    return core_split(load_tags(dataset, data_dir, download=download), core,
+                      tie_break=tie_break, seed=seed)
