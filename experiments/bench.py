@@ -1,11 +1,12 @@
 """Throughput, FLOP/s, evaluation time and memory of DAE-PTR on a real split.
 
-    python -m experiments.bench [--data_dir=…] [--output_dir=results] [--dataset=lastfm]
-                                [--core=5] [--latent_dim=512] [--batch_size=1024]
+    python -m experiments.bench [--data_dir=…] [--output_dir=results] [--dataset=lastfm-core5]
+                                [--latent_dim=512] [--batch_size=1024]
                                 [--encoder=both] [--jit=both] [--steps=30] [--warmup=3]
-                                [--quick]
+                                [--quick | --smoke]
 
-Data: `datasets.load_tags` → `pcore.p_core` → `splits.leave_last_tag_out`, as the tables do.
+Data: `experiments.tasks.tag_split` (load → p-core → split), as the tables do; with --smoke
+the package's synthetic folksonomy (and --quick's small settings).
 For each encoder (sparse | dense) × XLA (jit_compile False | True) variant it measures
 
   * training: the real compiled Keras train step (`model.train_function`, the function
@@ -57,19 +58,21 @@ import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from daeptr import results  # noqa: E402
-from daeptr.data import datasets, pcore, splits  # noqa: E402
+from daeptr.data import splits  # noqa: E402
 from daeptr.evaluate import evaluate  # noqa: E402
 from daeptr.models import DAEPTR  # noqa: E402
 from daeptr.pipeline import max_width, post_dataset  # noqa: E402
-from experiments import flags as common  # noqa: E402
+from experiments import cli, plan, tasks  # noqa: E402
+from experiments import flags as flag_groups  # noqa: E402
 
 ENCODERS = ("sparse", "dense")
 JIT_CHOICES = {"false": (False,), "true": (True,), "both": (False, True)}
 
-DATASET = flags.DEFINE_enum("dataset", "lastfm", ["lastfm", "ml10m"], "Tag data set.")
-CORE = flags.DEFINE_integer("core", 5, "p-core level.", lower_bound=1)
-LATENT_DIM = flags.DEFINE_integer("latent_dim", 512, "K (paper: 512 on Last.fm).", lower_bound=1)
-BATCH_SIZE = flags.DEFINE_integer("batch_size", 1024, "Training mini-batch size B.", lower_bound=1)
+DATA = flag_groups.data()
+DATASET = flag_groups.dataset()
+LATENT_DIM = flag_groups.sizes().latent_dim
+BATCH_SIZE = flag_groups.sizes().batch_size
+DEFAULTS = {"latent_dim": 512, "batch_size": 1024}  # the paper's K on Last.fm, its batch
 ENCODER = flags.DEFINE_enum("encoder", "both", [*ENCODERS, "both"], "DAE-PTR encoder(s) to measure.")
 JIT = flags.DEFINE_enum("jit", "both", list(JIT_CHOICES), "Keras jit_compile (XLA) setting(s) to measure.")
 STEPS = flags.DEFINE_integer("steps", 30, "Timed training steps per variant.", lower_bound=1)
@@ -80,8 +83,7 @@ EVAL_REPEATS = flags.DEFINE_integer("eval_repeats", 3, "Timed evaluations of all
                                     "(after one warm-up); the median is reported.", lower_bound=1)
 MATMUL_REPEATS = flags.DEFINE_integer("matmul_repeats", 20, "Timed calls of the reference matmul.",
                                       lower_bound=1)
-QUICK = flags.DEFINE_bool("quick", False, "Seconds-long smoke run of the same code path: K=16, "
-                          "3 timed steps, 1 warm-up step, 1 evaluation, 5 matmul repeats.")
+QUICK = flag_groups.quick()  # K = 16, 3 timed steps, 1 warm-up step, 1 evaluation, 5 matmul repeats
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +99,7 @@ class Settings:
     eval_repeats: int = 3
     matmul_repeats: int = 20
     quick: bool = False
+    smoke: bool = False  # synthetic data
     tie_break: str = "random"
     split_seed: int = 0
     seed: int = 0
@@ -371,13 +374,11 @@ def describe(device: dict) -> str:
     return f"CPU only: {device['cpu']}, {device['usable_cpus']} usable cores"
 
 
-def run_bench(settings: Settings, *, data_dir=None, download: bool = True) -> dict:
+def run_bench(settings: Settings, options: tasks.DataOptions) -> dict:
     """Every measurement of the module docstring, as one JSON-ready dict."""
     device = describe_device()  # before any work: its load average is the machine's
     started = time.perf_counter()
-    assignments = datasets.load_tags(settings.dataset, data_dir, download=download)
-    core, _ = pcore.p_core(assignments, settings.core)
-    split = splits.leave_last_tag_out(core, tie_break=settings.tie_break, seed=settings.split_seed)
+    split = tasks.tag_split(settings.dataset, settings.core, options)
     train, test = split.train_posts("test"), split.eval_posts("test")
     B = min(settings.batch_size, len(train))
     data = {
@@ -447,7 +448,8 @@ def markdown(result: dict) -> str:
         ] + ([f"{r['gpu_peak_bytes'] / 2**20:,.0f}"] if gpu else []) + [_load_cell(r)])
     load = device.get("loadavg_at_start")
     lines = [
-        f"# DAE-PTR benchmark: {s['dataset']} core-{s['core']}" + (" (--quick)" if s["quick"] else ""),
+        f"# DAE-PTR benchmark: {s['dataset']} core-{s['core']}"
+        + (" (--smoke: synthetic data)" if s.get("smoke") else " (--quick)" if s["quick"] else ""),
         f"Device: {result['device_summary']}; TensorFlow {result['tensorflow']}, "
         f"Keras {device['keras']}; load average at start "
         + (f"{load[0]:.2f}" if load else "n/a") + f", at end {result['loadavg_at_end'][0]:.2f}"
@@ -479,26 +481,35 @@ def write(result: dict, output_dir) -> pathlib.Path:
 
 
 def settings_from_flags() -> Settings:
-    settings = Settings(
-        dataset=DATASET.value, core=CORE.value, latent_dim=LATENT_DIM.value,
-        batch_size=BATCH_SIZE.value,
-        encoders=ENCODERS if ENCODER.value == "both" else (ENCODER.value,),
-        jit=JIT_CHOICES[JIT.value], steps=STEPS.value, warmup=WARMUP.value,
-        eval_repeats=EVAL_REPEATS.value, matmul_repeats=MATMUL_REPEATS.value,
-        tie_break=common.TIE_BREAK.value, split_seed=common.SPLIT_SEED.value,
-    )
-    return settings.quickened() if QUICK.value else settings
+    label = DATASET.value
+    plan.labels([label], "--dataset")
+    dataset, core, _ = tasks.parse(label)
+    if dataset not in tasks.TAG_SETS:
+        raise cli.FlagError(f"--dataset={label}: the benchmark runs on lastfm-coreP or ml10m-coreP")
+    try:
+        settings = Settings(
+            dataset=dataset, core=core, latent_dim=LATENT_DIM.value,
+            batch_size=BATCH_SIZE.value,
+            encoders=ENCODERS if ENCODER.value == "both" else (ENCODER.value,),
+            jit=JIT_CHOICES[JIT.value], steps=STEPS.value, warmup=WARMUP.value,
+            eval_repeats=EVAL_REPEATS.value, matmul_repeats=MATMUL_REPEATS.value,
+            tie_break=DATA.tie_break.value, split_seed=DATA.split_seed.value,
+            smoke=DATA.smoke.value,
+        )
+    except ValueError as err:  # the messages start with the setting, which is the flag
+        raise cli.FlagError(f"--{err}") from None
+    return settings.quickened() if QUICK.value or DATA.smoke.value else settings
 
 
 def main(argv: Sequence[str]):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    result = run_bench(settings_from_flags(), data_dir=common.DATA_DIR.value,
-                       download=common.DOWNLOAD.value)
-    path = write(result, common.OUTPUT_DIR.value)
+    del argv
+    settings = settings_from_flags()
+    tree = plan.tree()
+    result = run_bench(settings, plan.data_options())
+    path = write(result, tree)
     print(markdown(result))
     print(f"Wrote {path}")
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main, DEFAULTS)

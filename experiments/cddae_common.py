@@ -1,9 +1,9 @@
 """Shared driver of the CDDAE paper's Experiments 1–4 on ML-100K.
 
 An experiment is a list of arms (label, model, fixed settings, swept points). Every arm runs
-through the sweep machinery (`experiments.sweep.run_points`: the package's protocol,
-resumable runs under `<output_dir>/cddae/<experiment>/<arm>/<fold>/<point>/seed<k>/`) on the five folds (or the
-folds of --datasets) and the seeds of --seeds. Writes `<experiment>.csv` (one row per run with
+through the run loop (`experiments.runs.grid`: the package's protocol, resumable runs under
+`<output_dir>/cddae/<experiment>/<arm>/<fold>/<model>/<point>/seed<k>-<digest>/`) on the five
+folds (or the folds of --datasets) and the seeds of --seeds. Writes `<experiment>.csv` (one row per run with
 P/R/PU/RU@1..10), `<experiment>.md` (mean ± std over folds and seeds, the relative
 improvement of every arm over CDAE beside the paper's claims) and `<experiment>.png`
 (PU@N and RU@N against N = 1..10, like the paper's figures).
@@ -13,14 +13,20 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
-import sys
 
 import numpy as np
 import pandas as pd
 
 from daeptr import plots, results
 from daeptr.topn import NS
-from experiments import flags as common, sweep, tag_tables
+from experiments import cli, flags as flag_groups, plan, runs, tasks
+from experiments.settings import Settings, deterministic, resolve
+
+DATA = flag_groups.data()
+ITEM_DATA = flag_groups.item_data()
+TRAINING = flag_groups.training()
+DATASETS = flag_groups.datasets()
+DEFAULTS = {"datasets": ["ml100k"]}  # each experiment adds its --user_features
 
 CURVES = ("pu", "ru")
 # The paper's baseline is CDAE with Experiment 1's settings (sigmoid + mean absolute error);
@@ -43,27 +49,48 @@ def point_label(arm: Arm, point: dict) -> str:
 
 
 def run(experiment: str, arms: list[Arm]) -> str:
-    root = pathlib.Path(common.OUTPUT_DIR.value) / "cddae" / experiment
+    labels = plan.trained_labels(DATASETS.value, "--datasets")
+    if any(tasks.parse(label)[0] != "ml100k" for label in labels):
+        raise cli.FlagError(f"--datasets={','.join(labels)}: the CDDAE experiments run on "
+                            "ml100k or ml100k-foldK")
+    options = plan.data_options()
+    request = plan.request()
+    seeds = plan.seeds()
+    mode = plan.mode()
+    if mode != "full":  # the smoke run: the first point of every grid
+        arms = [dataclasses.replace(arm, points=arm.points[:1]) for arm in arms]
+    for arm in arms:
+        plan.check([arm.model], labels, dataclasses.replace(request, preset={"*": arm.settings}),
+                   arm.points, f"arm {arm.label}")
+    monitor = resolve(arms[0].model, labels[0], request).train["monitor"]
+
+    parts = [part for label in labels for part in tasks.load(label, options)]
+    root = request.tree / "cddae" / experiment
+    progress = runs.Progress(sum(len(parts) * len(arm.points) * (1 if deterministic(arm.model) else len(seeds))
+                                 for arm in arms))
     frames = []
     for arm in arms:
-        if tag_tables.QUICK.value:  # the smoke run: the first point of every grid
-            arm = dataclasses.replace(arm, points=arm.points[:1])
-        runs = sweep.run_points(arm.model, sweep.DATASETS.value, arm.points,
-                                [int(s) for s in tag_tables.SEEDS.value],
-                                root / f"{arm.label}", overrides=arm.settings)
-        keys = [k for k in runs.columns if k in {k for p in arm.points for k in p}]
-        runs.insert(0, "arm", [point_label(arm, dict(zip(keys, row)))
-                               for row in runs[keys].itertuples(index=False)] if keys else arm.label)
-        runs.insert(1, "model", arm.model)
-        frames.append(runs)
+        def base(part, arm=arm):
+            settings = resolve(arm.model, part.family, request)
+            hparams, train = runs.split_point(arm.settings)
+            return Settings({**settings.hparams, **hparams}, {**settings.train, **train},
+                            settings.sources)
+
+        frame = runs.grid(arm.model, parts, arm.points, seeds, root / arm.label, base,
+                          mode=mode, overwrite=TRAINING.overwrite.value, progress=progress)
+        keys = [k for k in frame.columns if k in {k for p in arm.points for k in p}]
+        frame.insert(0, "arm", [point_label(arm, dict(zip(keys, row)))
+                                for row in frame[keys].itertuples(index=False)] if keys else arm.label)
+        frame.insert(1, "model", arm.model)
+        frames.append(frame)
         grid = {k: sorted({p[k] for p in arm.points if k in p}) for k in keys}
         if grid:
-            sweep.write_hparams_config(root / arm.label, grid, ["pu@10", "ru@10"])
-    runs = pd.concat(frames, ignore_index=True)
-    return summarize(experiment, root, runs)
+            runs.write_hparams_config(root / arm.label, grid, ["pu@10", "ru@10"])
+    return summarize(experiment, root, pd.concat(frames, ignore_index=True), monitor, mode)
 
 
-def summarize(experiment: str, root: pathlib.Path, runs: pd.DataFrame) -> str:
+def summarize(experiment: str, root: pathlib.Path, runs: pd.DataFrame, monitor: str,
+              mode: str = "full") -> str:
     metric_columns = [f"{m}@{n}" for m in REPORTED for n in NS]
     grouped = runs.groupby("arm", sort=False)
     mean, std = grouped[metric_columns].mean(), grouped[metric_columns].std(ddof=1)
@@ -73,9 +100,11 @@ def summarize(experiment: str, root: pathlib.Path, runs: pd.DataFrame) -> str:
                          for a, s in zip(mean[metric], std[metric])]
     table["runs"] = grouped.size().to_numpy()
     sections = [
-        f"# CDDAE {experiment.replace('cddae_', '').replace('exp', 'Experiment ')}: ML-100K",
+        f"# CDDAE {experiment.replace('cddae_', '').replace('exp', 'Experiment ')}: ML-100K"
+        + {"full": "", "quick": " (--quick: not a result)",
+           "smoke": " (--smoke: synthetic data; not a result)"}[mode],
         "Ratings ≥ 4 are positives; the official folds u1–u5 (validation carved from each base, "
-        "early stopping on " + tag_tables.MONITOR.value + "); all items but the user's training "
+        "early stopping on " + monitor + "); all items but the user's training "
         "positives are ranked. Mean ± std over folds and seeds. P/R are the per-user Eq. 11–12, "
         "PU the share of users with a hit (Eq. 13), RU hits over all test items (Eq. 14).",
         results.markdown_table(table, [False] * (len(table.columns) - 1) + [True]),
@@ -93,10 +122,10 @@ def summarize(experiment: str, root: pathlib.Path, runs: pd.DataFrame) -> str:
                          **{f"{m} mean over N": f"{100 * np.mean(gain[m]):+.1f}%" for m in REPORTED}})
         sections += [f"Relative difference to {baseline} (means over folds and seeds):",
                      results.markdown_table(pd.DataFrame(rows))]
-    chosen = chosen_on_validation(runs, mean, tag_tables.MONITOR.value)
+    chosen = chosen_on_validation(runs, mean, monitor)
     if chosen is not None:
         sections += [f"Chosen on validation (the grid point of each arm with the best "
-                     f"{tag_tables.MONITOR.value} averaged over folds; its test metrics, never "
+                     f"{monitor} averaged over folds; its test metrics, never "
                      f"used to choose):", results.markdown_table(chosen)]
     sections += [f"The paper: {results.CDDAE_CLAIMS[experiment]} Abstract: "
                  f"{results.CDDAE_CLAIMS['abstract']}"]
@@ -135,15 +164,8 @@ def chosen_on_validation(runs: pd.DataFrame, mean: pd.DataFrame, monitor: str) -
     return pd.DataFrame(rows) if rows else None
 
 
-def main_with(experiment: str, arms_fn, defaults: dict) -> None:
-    """Puts the experiment's flag defaults in front of the command line and runs it."""
-    leading = [f"--{k}={','.join(v) if isinstance(v, list) else v}" for k, v in
-               {"datasets": ["ml100k"], "seeds": ["0"], "monitor": "val_ru@10", **defaults}.items()]
-    sys.argv[1:1] = leading
-    sweep.FLAG_SWEEP["required"] = False
-
+def main_for(experiment: str, arms_fn):
     def main(argv):
         del argv
         print(run(experiment, arms_fn()))
-
-    common.run(main)
+    return main

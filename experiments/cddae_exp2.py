@@ -1,6 +1,6 @@
 """CDDAE paper, Experiment 2: output activation × loss, with the user's gender embedded.
 
-    python -m experiments.cddae_exp2 [--datasets=ml100k] [--seeds=0] [--quick]
+    python -m experiments.cddae_exp2 [--datasets=ml100k] [--seeds=0] [--quick | --smoke]
 
 CDDAE (user node and gender, `--user_features=id,gender`) with sigmoid + binary
 cross-entropy, sigmoid + mean absolute error and softmax + categorical cross-entropy (Eq.
@@ -8,7 +8,7 @@ cross-entropy, sigmoid + mean absolute error and softmax + categorical cross-ent
 CDDAE's loss (sigmoid + binary cross-entropy) as the like-for-like one.
 """
 
-from experiments import cddae_common as common
+from experiments import cddae_common as common, cli
 from experiments.cddae_common import Arm
 
 
@@ -18,5 +18,8 @@ def arms():
                                           ("sigmoid_bce", "sigmoid_mae", "softmax_cce")])]
 
 
+DEFAULTS = {**common.DEFAULTS, "user_features": ["id", "gender"]}
+main = common.main_for("cddae_exp2", arms)
+
 if __name__ == "__main__":
-    common.main_with("cddae_exp2", arms, {"user_features": ["id", "gender"]})
+    cli.run(main, DEFAULTS)

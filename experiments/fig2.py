@@ -3,16 +3,22 @@
     python -m experiments.fig2 [--datasets=lastfm-core5,…] [--seeds=0] [--values=0,0.5,1]
 
 c from 0.0 to 1.0 in steps of 0.1 on all four data sets; K = 512 on Last.fm and 256 on ML10M,
-learning rate 0.001 and λ = 0.01 as in §5.5. A preset of `experiments.sweep`; writes
-`<output_dir>/sweeps/fig2.{csv,md,png}`.
+learning rate 0.001 and λ = 0.01 as in §5.5 (`experiments.presets`). A preset of
+`experiments.sweep`; writes `<output_dir>/sweeps/fig2.{csv,md,png}`.
 """
 
-from experiments import presets
+from experiments import cli, presets, sweep
+
+DEFAULTS = {**presets.DEFAULTS, "name": "fig2", "param": "corruption",
+            "values": presets.CORRUPTION_LEVELS,
+            "claims": "best c = 0.8 on Last.fm and 0.9 on ML10M (K = 512 / 256); quality rises "
+                      "with c up to there and collapses at c = 1 (§5.5, Figure 2)."}
+PRESET = presets.PRESET
+
+
+def main(argv):
+    sweep.main(argv, PRESET)
+
 
 if __name__ == "__main__":
-    presets.run({
-        "name": "fig2", "param": "corruption", "values": presets.CORRUPTION_LEVELS,
-        "learning_rate": 0.001, "l2": 0.01, "tuned": False,
-        "claims": "best c = 0.8 on Last.fm and 0.9 on ML10M (K = 512 / 256); quality rises "
-                  "with c up to there and collapses at c = 1 (§5.5, Figure 2).",
-    })
+    cli.run(main, DEFAULTS)

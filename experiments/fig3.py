@@ -5,12 +5,18 @@
 A preset of `experiments.sweep`; writes `<output_dir>/sweeps/fig3.{csv,md,png}`.
 """
 
-from experiments import presets
+from experiments import cli, presets, sweep
+
+DEFAULTS = {**presets.DEFAULTS, "name": "fig3", "param": "corruption",
+            "values": presets.CORRUPTION_LEVELS,
+            "claims": "with small K the best corruption is lower: c ≈ 0.3 on Last.fm core-5 at "
+                      "K = 16 (§5.5, Figure 3)."}
+PRESET = {**presets.PRESET, "*": {**presets.PRESET["*"], "latent_dim": 16}}
+
+
+def main(argv):
+    sweep.main(argv, PRESET)
+
 
 if __name__ == "__main__":
-    presets.run({
-        "name": "fig3", "param": "corruption", "values": presets.CORRUPTION_LEVELS,
-        "latent_dim": 16, "learning_rate": 0.001, "l2": 0.01, "tuned": False,
-        "claims": "with small K the best corruption is lower: c ≈ 0.3 on Last.fm core-5 at "
-                  "K = 16 (§5.5, Figure 3).",
-    })
+    cli.run(main, DEFAULTS)

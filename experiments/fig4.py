@@ -4,16 +4,23 @@
 
 K ∈ {32, 64, 128, 256, 512, 1024}; at each K the corruption level c is re-chosen on the
 validation split (§5.6: "the corruption level is tuned for each K") among --retune's values,
-then the model is retrained and tested once. Learning rate 0.001, λ = 0.01. A preset of
-`experiments.sweep`; writes `<output_dir>/sweeps/fig4.{csv,md,png}`.
+then the model is retrained and tested once. Learning rate 0.001, λ = 0.01
+(`experiments.presets`). A preset of `experiments.sweep`; writes
+`<output_dir>/sweeps/fig4.{csv,md,png}`.
 """
 
-from experiments import presets
+from experiments import cli, presets, sweep
+
+DEFAULTS = {**presets.DEFAULTS, "name": "fig4", "param": "latent_dim",
+            "values": ["32", "64", "128", "256", "512", "1024"],
+            "retune": "corruption:0.1,0.3,0.5,0.7,0.9",
+            "claims": "quality rises with K and then levels off (§5.6, Figure 4)."}
+PRESET = presets.PRESET
+
+
+def main(argv):
+    sweep.main(argv, PRESET)
+
 
 if __name__ == "__main__":
-    presets.run({
-        "name": "fig4", "param": "latent_dim", "values": ["32", "64", "128", "256", "512", "1024"],
-        "retune": "corruption:0.1,0.3,0.5,0.7,0.9", "learning_rate": 0.001, "l2": 0.01,
-        "tuned": False,
-        "claims": "quality rises with K and then levels off (§5.6, Figure 4).",
-    })
+    cli.run(main, DEFAULTS)

@@ -1,42 +1,142 @@
-"""absl flags shared by the experiment drivers. Library code never reads FLAGS."""
+"""The absl flags of the experiment drivers, in groups; a driver defines only the groups it
+uses (`DATA = flags.data()` at import). Library code never reads FLAGS.
+
+A group is defined once per process however many drivers ask for it (tests import several
+drivers), hence the cache.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
 
 from absl import flags
 
-DATA_DIR = flags.DEFINE_string(
-    "data_dir", None,
-    "Root of the data sets (one folder per data set, as in the official archives). "
-    "Default: $DAEPTR_DATA, then the per-user cache; downloaded there if absent.")
-OUTPUT_DIR = flags.DEFINE_string("output_dir", "results", "Where tables, runs and logs go.")
-DOWNLOAD = flags.DEFINE_bool("download", True, "Download missing data sets from GroupLens.")
-TIE_BREAK = flags.DEFINE_enum(
-    "tie_break", "random", ["random", "tag_id"],
-    "How to pick the held-out tag among tags sharing a post's latest timestamp.")
-SPLIT_SEED = flags.DEFINE_integer("split_seed", 0, "Seed of the random tie break of the split.")
+from daeptr.training import TrainConfig
+
+_DEFAULT = TrainConfig()
 
 
-def load_split(dataset: str, core: int):
-    """The leave-last-tag-out split of a data set's p-core, as the flags ask for."""
-    from daeptr.data import datasets, pcore, splits
+@functools.cache
+def data() -> types.SimpleNamespace:
+    """Where data comes from and results go; every driver."""
+    return types.SimpleNamespace(
+        data_dir=flags.DEFINE_string(
+            "data_dir", None,
+            "Root of the data sets (one folder per data set, as in the official archives). "
+            "Default: $DAEPTR_DATA, then the per-user cache; downloaded there if absent."),
+        output_dir=flags.DEFINE_string(
+            "output_dir", "results", "Where tables, runs and logs go (--smoke and --quick "
+            "runs in its smoke/ and quick/ subfolders, apart from full runs)."),
+        download=flags.DEFINE_bool("download", True, "Download missing data sets from GroupLens."),
+        tie_break=flags.DEFINE_enum(
+            "tie_break", "random", ["random", "tag_id"],
+            "How to pick the held-out tag among tags sharing a post's latest timestamp."),
+        split_seed=flags.DEFINE_integer("split_seed", 0, "Seed of the split's random choices "
+                                        "(tie break; ML-100K validation carve-out)."),
+        smoke=flags.DEFINE_bool(
+            "smoke", False, "Run the real code path in seconds on small synthetic data made "
+            "by the package (no data folder needed); results go to <output_dir>/smoke/."),
+    )
 
-    assignments = datasets.load_tags(dataset, DATA_DIR.value, download=DOWNLOAD.value)
-    core_assignments, _ = pcore.p_core(assignments, core)
-    return splits.leave_last_tag_out(core_assignments, tie_break=TIE_BREAK.value,
-                                     seed=SPLIT_SEED.value)
+
+@functools.cache
+def item_data() -> types.SimpleNamespace:
+    """ML-100K's split settings; drivers that can run on ML-100K."""
+    return types.SimpleNamespace(
+        user_features=flags.DEFINE_list(
+            "user_features", ["id", "gender"],
+            "ML-100K: user profile features embedded by CDDAE, of id (the user node), gender, "
+            "age, occupation (the CDDAE paper: id in Experiment 1, id and gender in 2–4)."),
+        valid_fraction=flags.DEFINE_float(
+            "valid_fraction", 0.1, "ML-100K: share of each user's base positives held out for "
+            "validation, in [0, 0.9]."),
+    )
 
 
-def run(main) -> None:
-    """`app.run(main)`, reporting the package's data and argument errors as one clear line
-    (file, line or flag named in the message) instead of a traceback."""
-    from absl import app
+@functools.cache
+def training() -> types.SimpleNamespace:
+    """Seeds, settings and training lengths of trained runs; every driver that trains."""
+    return types.SimpleNamespace(
+        seeds=flags.DEFINE_list("seeds", ["0"], "Training seeds: distinct integers >= 0 "
+                                "(count-based floors are deterministic: first seed only)."),
+        epochs=flags.DEFINE_integer("epochs", _DEFAULT.epochs,
+                                    "Maximum epochs; early stopping on validation decides."),
+        patience=flags.DEFINE_integer("patience", _DEFAULT.patience,
+                                      "Early-stopping patience, in evaluations."),
+        eval_every=flags.DEFINE_integer("eval_every", _DEFAULT.eval_every,
+                                        "Epochs between validation rankings (<= --epochs)."),
+        monitor=flags.DEFINE_string(
+            "monitor", None, "Validation metric for early stopping and every choice on "
+            "validation (default: val_ndcg@3 for tags, val_ru@10 on ML-100K)."),
+        batch_size=sizes().batch_size,
+        learning_rate=flags.DEFINE_float(
+            "learning_rate", None, "Adam learning rate for every model (default per model: "
+            "0.003 for DAE-PTR, chosen on validation; the paper's 0.01 for the baselines)."),
+        l2=flags.DEFINE_float("l2", None, "λ for every model (paper: 0.01)."),
+        latent_dim=sizes().latent_dim,
+        corruption=flags.DEFINE_float("corruption", None,
+                                      "c of Eq. 7, in [0, 1] (paper: 0.8 Last.fm, 0.9 ML10M)."),
+        loss_reduction=flags.DEFINE_enum(
+            "loss_reduction", None, ["sum", "mean"],
+            "DAE-PTR: Eq. 11 summed over the batch's posts (default), or averaged."),
+        hparam=flags.DEFINE_multi_string(
+            "hparam", [], "MODEL.NAME=VALUE: one hyper-parameter of one model, e.g. "
+            "pitf.num_negatives=20, nltf.gamma=0.5, mp_ui.alpha=0.3."),
+        tuned=flags.DEFINE_bool("tuned", True, "Use the settings experiments.tune chose on "
+                                "validation, where present."),
+        tuned_from=flags.DEFINE_string(
+            "tuned_from", None, "Data set label (e.g. lastfm-core5) whose validation choices "
+            "fill in the settings this data set's own search did not choose."),
+        retrain=flags.DEFINE_bool("retrain", True,
+                                  "Retrain on all training data for the selected epochs."),
+        save_ranks=flags.DEFINE_bool("save_ranks", False,
+                                     "Write each run's per-post test ranks (ranks.npy)."),
+        overwrite=flags.DEFINE_bool("overwrite", False, "Re-run runs that already finished "
+                                    "with the same settings (their folders are replaced)."),
+        quick=quick(),
+    )
 
-    from daeptr.data.datasets import DataIntegrityError, DataNotFoundError
-    from daeptr.data.pcore import EmptyCoreError
-    from daeptr.data.readers import DataFormatError
 
-    def guarded(argv):
-        try:
-            return main(argv)
-        except (DataNotFoundError, DataIntegrityError, DataFormatError, EmptyCoreError) as err:
-            raise SystemExit(f"error: {err}") from None
+@functools.cache
+def sizes() -> types.SimpleNamespace:
+    return types.SimpleNamespace(
+        latent_dim=flags.DEFINE_integer(
+            "latent_dim", None, "K for every model (paper: DAE-PTR 512 on Last.fm, 256 on "
+            "ML10M; baselines 64)."),
+        batch_size=flags.DEFINE_integer("batch_size", None, "Mini-batch size (default 1024, the "
+                                        "paper's; 32 for the top-N auto-encoders)."),
+    )
 
-    app.run(guarded)
+
+@functools.cache
+def quick():
+    return flags.DEFINE_bool("quick", False, "A seconds-to-minutes run of the same code path "
+                             "on the real data (small sizes, few steps, one seed); results go "
+                             "to <output_dir>/quick/.")
+
+
+# Flags that several drivers define with their own defaults (a driver's `DEFAULTS`).
+
+@functools.cache
+def datasets():
+    return flags.DEFINE_list("datasets", ["lastfm-core5"], "Data sets: lastfm-coreP, "
+                             "ml10m-coreP, ml100k (its five folds), ml100k-foldK.")
+
+
+@functools.cache
+def dataset():
+    return flags.DEFINE_string("dataset", "lastfm-core5", "Data set: lastfm-coreP, ml10m-coreP, "
+                               "ml100k (its five folds), ml100k-foldK.")
+
+
+@functools.cache
+def model():
+    return flags.DEFINE_string("model", "dae_ptr", "The model.")
+
+
+@functools.cache
+def grid():
+    return flags.DEFINE_multi_string(
+        "grid", [], "NAME:V1,V2,… — a hyper-parameter of the model, or a training setting, "
+        "and its values (several --grid flags make a grid).")

@@ -1,6 +1,7 @@
 """Table 1 of DAE-PTR: data set statistics, raw and after the p-core filter.
 
     python -m experiments.table1 [--data_dir=…] [--output_dir=results]
+                                 [--datasets=lastfm-core5,lastfm-core10,ml10m-core5,ml10m-core10]
 
 Writes `table1.csv` and `table1.md` to --output_dir and prints the Markdown: the raw
 statistics of Last.fm and ML10M beside the paper's Table 1, and for each p-core the users,
@@ -10,39 +11,29 @@ input) and posts whose latest timestamp is shared by several tags.
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import pandas as pd
-from absl import app, flags
 
 from daeptr import results
-from daeptr.data import datasets, pcore, splits
-from experiments import flags as common
+from daeptr.data import datasets
+from experiments import cli, flags as flag_groups, plan, tasks
 
-CORES = flags.DEFINE_list("cores", ["5", "10"], "p-core levels.")
-DATASETS = flags.DEFINE_list("datasets", ["lastfm", "ml10m"], "Tag data sets.")
+DATA = flag_groups.data()
+DATASETS = flag_groups.datasets()
+DEFAULTS = {"datasets": ["lastfm-core5", "lastfm-core10", "ml10m-core5", "ml10m-core10"]}
 
 
-def table1(
-    names: Sequence[str],
-    cores: Sequence[int],
-    *,
-    data_dir=None,
-    download: bool = True,
-    tie_break: str = "random",
-    split_seed: int = 0,
-) -> tuple[pd.DataFrame, list[str]]:
+def table1(labels, options: tasks.DataOptions) -> tuple[pd.DataFrame, list[str]]:
     """Returns the statistics (one row per data set and source) and the Markdown sections."""
+    parsed = [tasks.parse(label) for label in labels]
+    names = list(dict.fromkeys(name for name, _, _ in parsed))
     rows = []
     for name in names:
-        assignments = datasets.load_tags(name, data_dir, download=download)
-        raw = datasets.raw_statistics(assignments)
+        assignments = tasks.tag_assignments(name, options)
         rows.append({"dataset": name, "source": "paper", **results.PAPER_TABLE1[name]})
-        rows.append({"dataset": name, "source": "raw", **raw})
-        for p in cores:
-            core, _ = pcore.p_core(assignments, p)
-            split = splits.leave_last_tag_out(core, tie_break=tie_break, seed=split_seed)
-            rows.append({"dataset": name, "source": f"core{p}", **split.statistics()})
+        rows.append({"dataset": name, "source": "raw", **datasets.raw_statistics(assignments)})
+        for _, core, _ in (p for p in parsed if p[0] == name):
+            split = tasks.tag_split(name, core, options, assignments)
+            rows.append({"dataset": name, "source": f"core{core}", **split.statistics()})
     frame = pd.DataFrame(rows)
     counts = frame.columns[2:]
     frame[counts] = frame[counts].astype("Int64")  # integers, empty where not applicable
@@ -55,12 +46,13 @@ def table1(
         matches.append(all(int(got[k]) == v for k, v in results.PAPER_TABLE1[name].items()))
     core_view = frame[frame["source"].str.startswith("core")]
     sections = [
-        "# Table 1: data set statistics",
+        "# Table 1: data set statistics" + (" (--smoke: synthetic data)" if options.smoke else ""),
         "## Raw data vs the paper's Table 1",
         results.markdown_table(raw_view),
         "Equal to the paper: " + ", ".join(
             f"{n} {'yes' if ok else 'NO'}" for n, ok in zip(names, matches)),
-        f"## p-cores and leave-last-tag-out split (tie_break={tie_break}, split_seed={split_seed})",
+        f"## p-cores and leave-last-tag-out split (tie_break={options.tie_break}, "
+        f"split_seed={options.split_seed})",
         results.markdown_table(core_view),
         "posts = (user, item) pairs; test posts = all posts (one held-out tag each); "
         "validation posts = posts with ≥ 3 tags; single-tag posts have an empty test input; "
@@ -71,17 +63,14 @@ def table1(
 
 def main(argv):
     del argv
-    try:
-        cores = [int(c) for c in CORES.value]
-    except ValueError:
-        raise app.UsageError(f"--cores must be integers, got {CORES.value}") from None
-    frame, sections = table1(
-        DATASETS.value, cores,
-        data_dir=common.DATA_DIR.value, download=common.DOWNLOAD.value,
-        tie_break=common.TIE_BREAK.value, split_seed=common.SPLIT_SEED.value,
-    )
-    print(results.write_tables(common.OUTPUT_DIR.value, "table1", frame, sections))
+    labels = plan.labels(DATASETS.value, "--datasets")
+    if any(tasks.parse(label)[0] not in tasks.TAG_SETS for label in labels):
+        raise cli.FlagError(f"--datasets={','.join(labels)}: Table 1 covers lastfm-coreP and "
+                            "ml10m-coreP")
+    tree = plan.tree()
+    frame, sections = table1(labels, plan.data_options())
+    print(results.write_tables(tree, "table1", frame, sections))
 
 
 if __name__ == "__main__":
-    common.run(main)
+    cli.run(main, DEFAULTS)

@@ -1,6 +1,7 @@
 """Effect of the tie-break rule of the leave-last-tag-out split (BUILD_NOTES.md).
 
-    python -m experiments.tie_break [--data_dir=…] [--output_dir=results] [--core=5]
+    python -m experiments.tie_break [--data_dir=…] [--output_dir=results]
+                                    [--datasets=lastfm-core5,ml10m-core5]
 
 For each rule and data set: the share of test tags the user has used on another post of the
 training data, and Hit@3 of a per-user popularity ranking (the user's most frequent training
@@ -10,17 +11,19 @@ much the rule hides from a personalized model.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
-from absl import flags
 
 from daeptr import results
-from daeptr.data import datasets, pcore, splits
+from daeptr.data import splits
 from daeptr.metrics import ranking_metrics, target_ranks
-from experiments import flags as common
+from experiments import cli, flags as flag_groups, plan, tasks
 
-CORE = flags.DEFINE_integer("core", 5, "p-core level.", lower_bound=1)
-DATASETS = flags.DEFINE_list("datasets", ["lastfm", "ml10m"], "Tag data sets.")
+DATA = flag_groups.data()
+DATASETS = flag_groups.datasets()
+DEFAULTS = {"datasets": ["lastfm-core5", "ml10m-core5"]}
 
 
 def user_popularity_ranks(split: splits.TagSplit) -> tuple[np.ndarray, float]:
@@ -40,21 +43,28 @@ def user_popularity_ranks(split: splits.TagSplit) -> tuple[np.ndarray, float]:
 
 def main(argv):
     del argv
+    labels = plan.labels(DATASETS.value, "--datasets")
+    if any(tasks.parse(label)[0] not in tasks.TAG_SETS for label in labels):
+        raise cli.FlagError(f"--datasets={','.join(labels)}: tag data sets only (lastfm-coreP, "
+                            "ml10m-coreP)")
+    tree = plan.tree()
+    options = plan.data_options()
     rows = []
-    for name in DATASETS.value:
-        core, _ = pcore.p_core(datasets.load_tags(name, common.DATA_DIR.value,
-                                                  download=common.DOWNLOAD.value), CORE.value)
+    for label in labels:
+        name, core, _ = tasks.parse(label)
+        assignments = tasks.tag_assignments(name, options)
         for rule in splits.TIE_BREAKS:
-            split = splits.leave_last_tag_out(core, tie_break=rule, seed=common.SPLIT_SEED.value)
+            split = tasks.tag_split(name, core, dataclasses.replace(options, tie_break=rule),
+                                    assignments)
             ranks, seen = user_popularity_ranks(split)
             metrics = ranking_metrics(ranks, (1, 3, 10))
-            rows.append({"dataset": f"{name}-core{CORE.value}", "tie_break": rule,
+            rows.append({"dataset": label, "tie_break": rule,
                          "test tag used by the user elsewhere": seen,
                          "MP_u hit@3": metrics["hit@3"], "MP_u ndcg@3": metrics["ndcg@3"]})
     frame = pd.DataFrame(rows)
-    print(results.write_tables(common.OUTPUT_DIR.value, "tie_break", frame,
+    print(results.write_tables(tree, "tie_break", frame,
                                ["# Tie-break rule of the split", results.markdown_table(frame)]))
 
 
 if __name__ == "__main__":
-    common.run(main)
+    cli.run(main, DEFAULTS)

@@ -1,13 +1,15 @@
 """Validation search over a grid of hyper-parameters (no test tag is ever ranked).
 
-    python -m experiments.tune --dataset=lastfm --core=5 --model=pitf \
-        --grid=learning_rate:0.001,0.01 --grid=latent_dim:32,64,128 [--seed=0]
+    python -m experiments.tune --dataset=lastfm-core5 --model=pitf \
+        --grid=learning_rate:0.001,0.01 --grid=latent_dim:32,64,128 [--seeds=0,1]
 
 Every grid point runs the selection phase of `daeptr.training` (train without the validation
-tags, early stopping on --monitor) in `<output_dir>/tune/<dataset>-core<p>/<model>/<point>/`;
-finished points are reused. Settings outside the grid are those the table drivers would use
-(`tag_tables.settings`: defaults, earlier choices, flags), so one parameter can be searched
-after another. Writes the validation metrics and best epoch of every point, best first, in
+targets, early stopping on the monitored metric) for every seed (and every fold of
+`ml100k`) through the run loop (`experiments.runs.choose`, which `experiments.sweep
+--retune` shares), in `<output_dir>/tune/<data set>/<model>/<part>/<model>/<point>/`; finished
+points are reused. Settings outside the grid are those the table drivers would use
+(`experiments.settings`: defaults, earlier choices, flags), so one parameter can be searched
+after another. Writes every point's mean validation metrics and best epoch, best first, in
 `tune_<grid names>.csv|md`, and merges the best point into `chosen.json`, which the table
 drivers read (--tuned).
 """
@@ -17,77 +19,59 @@ from __future__ import annotations
 import itertools
 import json
 
-import pandas as pd
-from absl import flags
-
 from daeptr import models, results
-from daeptr.training import TrainConfig, select
-from experiments import flags as common, tag_tables
+from daeptr.training import write_json_atomic
+from experiments import cli, flags as flag_groups, plan, runs, tasks
+from experiments.settings import chosen_path, parse_grid, resolve
 
-DATASET = flags.DEFINE_enum("dataset", "lastfm", ["lastfm", "ml10m"], "Tag data set.")
-CORE = flags.DEFINE_integer("core", 5, "p-core level.", lower_bound=1)
-MODEL = flags.DEFINE_string("model", "dae_ptr", "Model to tune.")
-SEED = flags.DEFINE_integer("seed", 0, "Training seed.")
-GRID = flags.DEFINE_multi_string(
-    "grid", [], "NAME:V1,V2,… — a hyper-parameter of --model, or a training setting, and its values.")
-
-flags.register_validator("model", lambda v: v in models.REGISTRY,
-                         message=f"--model must be one of {sorted(models.REGISTRY)}")
-
-
-flags.register_multi_flags_validator(
-    ["grid", "model"],
-    lambda v: v["model"] not in models.REGISTRY or tag_tables.parse_grid(v["grid"], v["model"]) is not None)
+DATA = flag_groups.data()
+ITEM_DATA = flag_groups.item_data()
+TRAINING = flag_groups.training()
+DATASET = flag_groups.dataset()
+MODEL = flag_groups.model()
+GRID = flag_groups.grid()
 
 
 def main(argv):
     del argv
-    name, dataset, core = MODEL.value, DATASET.value, CORE.value
-    grid = tag_tables.parse_grid(GRID.value, name)
-    split = common.load_split(dataset, core)
-    sizes = dict(num_users=split.num_users, num_items=split.num_items, num_tags=split.num_tags)
-    base_model, base_train, _ = tag_tables.settings(name, f"{dataset}-core{core}")
-    # Selection only: no retraining, no test ranks.
-    for unused in ("retrain", "save_ranks"):
-        base_train.pop(unused)
-    root = tag_tables.chosen_path(f"{dataset}-core{core}", name).parent
-    rows = []
-    names = list(grid)
-    points = list(itertools.product(*grid.values()))
-    for values in points:
-        point = dict(zip(names, values))
-        model_kw = {**base_model, **{k: v for k, v in point.items() if k not in tag_tables.TRAIN_FIELDS}}
-        train = {**base_train, **{k: v for k, v in point.items() if k in tag_tables.TRAIN_FIELDS}}
-        config = TrainConfig(seed=SEED.value, **train)
-        run_dir = root / ("_".join(f"{k}={v}" for k, v in point.items()) or "default") / f"seed{SEED.value}"
-        summary = tag_tables.cached_selection(
-            run_dir, model_kw, config,
-            lambda: select(lambda posts: models.build(name, posts, **sizes, **model_kw,
-                                                      seed=SEED.value), split, config, run_dir)[1])
-        rows.append({**point, "best_epoch": summary["best_epoch"],
-                     **{f"val_{k}": v for k, v in summary["valid"].items()}})
-    frame = pd.DataFrame(rows).sort_values(tag_tables.MONITOR.value, ascending=False,
-                                           kind="stable")
-    # The grid's own values (a row of the frame would turn integers into floats).
-    best = {k: grid_values for k, grid_values in zip(names, points[frame.index[0]])}
-    chosen_file = root / "chosen.json"
-    chosen = json.loads(chosen_file.read_text()) if chosen_file.exists() else {}
-    # A smoke run, or a single point, chooses nothing: there was nothing to compare.
-    if not tag_tables.QUICK.value and len(frame) > 1:
-        chosen_file.write_text(json.dumps({**chosen, **best}, indent=2))
-    fixed = {**models.hyperparameters(name), **base_model, **base_train}
-    edge = [k for k in names if len(grid[k]) > 2 and best[k] in (min(grid[k]), max(grid[k]))]
+    name = MODEL.value
+    if name not in models.REGISTRY:
+        raise cli.FlagError(f"--model={name}: choose from {sorted(models.REGISTRY)}")
+    label, = plan.labels([DATASET.value], "--dataset")
+    grid = plan._flag_error(parse_grid, GRID.value, name)
+    points = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+    options = plan.data_options()
+    request = plan.request()
+    seeds = plan.seeds()
+    plan.check([name], [label], request, points, "--grid")
+
+    parts = tasks.load(label, options)
+    base = resolve(name, label, request)
+    root = chosen_path(request.tree, label, name).parent
+    best, frame = runs.choose(name, parts, base, points, seeds, root, mode=plan.mode(),
+                              overwrite=TRAINING.overwrite.value,
+                              progress=runs.Progress(len(points) * len(parts) * len(seeds)))
+    monitor = base.train["monitor"]
+    frame = frame.sort_values(monitor, ascending=False, kind="stable")
+    # A smoke or quick run, or a single point, chooses nothing: there was nothing to compare.
+    chooses = plan.mode() == "full" and len(frame) > 1
+    if chooses:
+        chosen_file = root / "chosen.json"
+        chosen = json.loads(chosen_file.read_text()) if chosen_file.exists() else {}
+        write_json_atomic(chosen_file, {**chosen, **best})
+    fixed = {**models.hyperparameters(name), **base.hparams, **base.train}
+    edge = [k for k in grid if len(grid[k]) > 2 and best[k] in (min(grid[k]), max(grid[k]))]
     print(results.write_tables(
-        root, "tune_" + ("_".join(names) or "default"), frame,
-        [f"# Validation search: {name} on {dataset} core-{core} (seed {SEED.value})",
+        root, "tune_" + ("_".join(grid) or "default"), frame,
+        [f"# Validation search: {name} on {label} (seeds {', '.join(map(str, seeds))})"
+         + ("" if plan.mode() == "full" else f" (--{plan.mode()}: not a result)"),
          "Fixed: " + ", ".join(f"{k}={v}" for k, v in fixed.items() if k not in grid) + ".",
          results.markdown_table(frame),
-         (f"Chosen (by {tag_tables.MONITOR.value}, written to chosen.json): "
+         (f"Chosen (by {monitor}, mean over seeds and folds, written to chosen.json): "
           + ", ".join(f"{k}={v}" for k, v in best.items())
           + (f"; on the edge of the grid: {', '.join(edge)}" if edge else "") + "."
-          if len(frame) > 1 and not tag_tables.QUICK.value else
-          "Nothing chosen: a single point or a --quick run.")]))
+          if chooses else "Nothing chosen: a single point or a --quick / --smoke run.")]))
 
 
 if __name__ == "__main__":
-    common.run(main)
+    cli.run(main)

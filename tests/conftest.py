@@ -103,3 +103,26 @@ def fake_network(monkeypatch):
         return net
 
     return install
+
+
+@pytest.fixture
+def drive(monkeypatch):
+    """Runs a driver module in-process as `python -m experiments.NAME args…` would, without a
+    data folder (`--smoke` runs need none); returns what it printed. An error ends as
+    SystemExit with the one-line message."""
+    import importlib
+
+    from experiments import cli
+
+    monkeypatch.delenv("DAEPTR_DATA", raising=False)
+
+    def call(name: str, *args: str) -> str:
+        import contextlib
+
+        module = importlib.import_module(f"experiments.{name}")
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            cli.call(module, list(args))
+        return out.getvalue()
+
+    return call

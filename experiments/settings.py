@@ -1,0 +1,214 @@
+"""Where a run's settings come from, each later source overriding the earlier:
+
+  1. the model class' defaults;
+  2. `STARTING_POINTS`: the papers' values (and DAE-PTR's validated learning rate);
+  3. with `tuned`, `<tree>/tune/<label>/<model>/chosen.json`, written by `experiments.tune`
+     from a validation search; with `tuned_from=LABEL` the choices made on that other data
+     set's validation split fill in what this data set's own search did not choose;
+  4. a figure preset's settings (`Request.preset`);
+  5. the run mode: `quick` and `smoke` runs are small (K = 16, 2 epochs);
+  6. the command line (`Request.common` for every model that has the setting,
+     `Request.per_model` for one model, `Request.train` for training settings).
+
+`resolve` returns the values with the source of each, which the tables print. The
+`parse_*` functions read the specs of `--hparam`, `--grid`, `--values` and `--retune`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+
+from daeptr import models
+from daeptr.training import TrainConfig
+
+MODES = ("full", "quick", "smoke")
+# Settings of `TrainConfig` that a grid, --hparam or a starting point may set.
+TRAIN_FIELDS = {"learning_rate": float, "batch_size": int, "epochs": int, "patience": int,
+                "eval_every": int, "jit_compile": bool}
+
+# DAE-PTR §5.3 and §5.5. The baselines: "K = 64, η = 0.01, λ = 0.01, batch 1024" (§5.3).
+# DAE-PTR's learning rate won validation searches: 0.003 on Last.fm core-5, 0.01 on ML10M
+# core-10. On ML10M (22–35 batches an epoch) DAE-PTR sits on a popularity plateau for tens of
+# epochs before validation moves, so patience 4 stops it there; 20 lets it converge, as the
+# paper trains "until the proposed model converges" (BUILD_NOTES.md). On Last.fm validation
+# prefers b′ starting at the tags' log-odds (NDCG@3 0.4238 vs 0.4161 on core-5, 0.4497 vs
+# 0.4460 on core-10); on ML10M core-10 the zero start (0.2999 vs 0.2978).
+_BASELINE = {"latent_dim": 64, "l2": 0.01, "learning_rate": 0.01}
+STARTING_POINTS = {
+    "dae_ptr": {"*": {"l2": 0.01, "loss_reduction": "sum", "learning_rate": 0.003},
+                "lastfm": {"latent_dim": 512, "corruption": 0.8, "output_bias": "log_odds"},
+                "ml10m": {"latent_dim": 256, "corruption": 0.9, "learning_rate": 0.01,
+                          "patience": 20}},
+    # On ML10M the trained baselines get DAE-PTR's longer patience too (PITF's validation
+    # NDCG@3 on ML10M core-10: 0.3045 with patience 4, 0.3080 with 20).
+    **{name: {"*": _BASELINE, "ml10m": {"patience": 20}} for name in ("pitf", "nltf", "abnt")},
+    # CDDAE paper §3.3–3.4, Experiment 1: Adam 0.001, corruption 0.5, regularizer 0.01,
+    # sigmoid + mean absolute error, bottleneck 50. The batch size is not given: 32.
+    **{name: {"*": {"latent_dim": 50, "corruption": 0.5, "l2": 0.01, "output": "sigmoid_mae",
+                    "learning_rate": 0.001, "batch_size": 32}} for name in ("dae", "cdae", "cddae")},
+}
+# Quick and smoke runs are small. Smoke runs also skip XLA: compiling costs seconds per model
+# and is all of a smoke run's time on its tiny data (quick runs and the tests of
+# `daeptr.training` keep it).
+SMALL = {"quick": {"latent_dim": 16, "epochs": 2, "eval_every": 1, "patience": 1}}
+SMALL["smoke"] = {**SMALL["quick"], "jit_compile": False}
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """What the command line asks for beyond the starting points."""
+
+    tree: pathlib.Path  # the mode's results tree (tuned choices are read from it)
+    mode: str = "full"
+    common: dict = dataclasses.field(default_factory=dict)  # for every model that has them
+    per_model: dict = dataclasses.field(default_factory=dict)  # {model: {name: value}}
+    train: dict = dataclasses.field(default_factory=dict)  # TrainConfig fields given explicitly
+    tuned: bool = True
+    tuned_from: str | None = None
+    # A figure preset's settings ({"*": for every model, model: for one}): above the tuned
+    # choices, below the run mode's small sizes and the command line.
+    preset: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    hparams: dict  # the model's constructor arguments
+    train: dict  # TrainConfig fields, seed excluded
+    sources: dict  # setting → "default", "tuned", "tuned on X", "flag", "quick", "smoke"
+
+    def config(self, seed: int, **changes) -> TrainConfig:
+        return TrainConfig(seed=seed, **{**self.train, **changes})
+
+
+def chosen_path(tree: pathlib.Path, label: str, model: str) -> pathlib.Path:
+    """Where `experiments.tune` keeps the settings it chose for (data set label, model)."""
+    return pathlib.Path(tree) / "tune" / label / model / "chosen.json"
+
+
+def resolve(name: str, label: str, request: Request) -> Settings:
+    """The settings of model `name` on the data set `label` (`lastfm-core5`, `ml100k`)."""
+    dataset = label.split("-")[0]
+    accepted = models.hyperparameters(name)
+    values, sources = {}, {}
+
+    def put(layer: dict, source: str):
+        for key, value in layer.items():
+            if key in accepted or key in TRAIN_FIELDS or key == "monitor":
+                values[key], sources[key] = value, source
+
+    from experiments.tasks import default_monitor
+
+    put({"monitor": default_monitor(label)}, "default")
+    start = STARTING_POINTS.get(name, {})
+    put({**start.get("*", {}), **start.get(dataset, {})}, "default")
+    if request.tuned:
+        layers = ([(request.tuned_from, f"tuned on {request.tuned_from}")]
+                  if request.tuned_from else []) + [(label.split("-fold")[0], "tuned")]
+        for source_label, source in layers:  # this data set's own choices win
+            chosen = chosen_path(request.tree, source_label, name)
+            if chosen.exists():
+                put(json.loads(chosen.read_text()), source)
+    put(request.preset.get("*", {}), "preset")
+    put(request.preset.get(name, {}), "preset")
+    if request.mode != "full":
+        put(SMALL[request.mode], request.mode)
+    put(request.common, "flag")
+    put(request.train, "flag")
+    put(request.per_model.get(name, {}), "flag")
+
+    hparams = {k: v for k, v in values.items() if k in accepted}
+    defaults = {k: v for k, v in dataclasses.asdict(TrainConfig()).items() if k != "seed"}
+    train = {**defaults, **{k: v for k, v in values.items() if k not in accepted}}
+    return Settings(hparams, train, sources)
+
+
+def deterministic(name: str) -> bool:
+    """Count-based models: every seed gives the same run."""
+    cls, _ = models.get(name)
+    return getattr(cls, "deterministic", False)
+
+
+# ---- specs of --hparam, --grid, --values, --retune ---------------------------------------
+
+def parse_value(name: str, text: str, default):
+    """A spec's text as the type of the setting it sets (that of the default value)."""
+    kind = TRAIN_FIELDS.get(name) or (type(default) if default is not None else None)
+    if kind is bool:
+        if text.lower() not in ("true", "false"):
+            raise ValueError(f"{name} takes true or false, got {text!r}")
+        return text.lower() == "true"
+    if kind is None:  # an optional setting (None by default): the most specific type
+        for kind in (int, float, str):
+            try:
+                return kind(text)
+            except ValueError:
+                continue
+    if kind in (tuple, list):  # layer widths: 100 or 100+200
+        return tuple(int(part) for part in text.split("+"))
+    return kind(text)
+
+
+def settable(model: str) -> list[str]:
+    return sorted({*models.hyperparameters(model), *TRAIN_FIELDS})
+
+
+def parse_grid(specs, model: str, flag: str = "--grid") -> dict[str, list]:
+    """`NAME:V1,V2` specs → {name: [values]}; ValueError naming the flag and the spec."""
+    accepted = models.hyperparameters(model)
+    grid = {}
+    for spec in specs:
+        name, sep, values = spec.partition(":")
+        if not sep or name not in settable(model) or not values:
+            raise ValueError(f"{flag}={spec!r}: expected NAME:V1,V2 with NAME one of "
+                             f"{settable(model)} ({model})")
+        try:
+            grid[name] = [parse_value(name, v, accepted.get(name)) for v in values.split(",")]
+        except ValueError as err:
+            raise ValueError(f"{flag}={spec!r}: {err}") from None
+        if len(set(map(repr, grid[name]))) < len(grid[name]):
+            raise ValueError(f"{flag}={spec!r}: a value is repeated")
+    return grid
+
+
+def parse_hparams(specs) -> dict[str, dict]:
+    """`MODEL.NAME=VALUE` specs → {model: {name: value}}."""
+    out: dict[str, dict] = {}
+    for spec in specs:
+        key, sep, text = spec.partition("=")
+        model, dot, name = key.partition(".")
+        if not sep or not dot or model not in models.REGISTRY:
+            raise ValueError(f"--hparam={spec!r}: expected MODEL.NAME=VALUE with MODEL one of "
+                             f"{sorted(models.REGISTRY)}")
+        if name not in settable(model):
+            raise ValueError(f"--hparam={spec!r}: {model} has no {name!r}; it has "
+                             f"{settable(model)}")
+        try:
+            out.setdefault(model, {})[name] = parse_value(
+                name, text, models.hyperparameters(model).get(name))
+        except ValueError as err:
+            raise ValueError(f"--hparam={spec!r}: {err}") from None
+    return out
+
+
+def parse_seeds(values, flag: str = "--seeds") -> list[int]:
+    """Distinct non-negative integer seeds: a repeated seed would count one run twice."""
+    if not values or not all(v.isdigit() for v in values):
+        raise ValueError(f"{flag}={','.join(values)}: expected distinct integers >= 0")
+    seeds = [int(v) for v in values]
+    if len(set(seeds)) < len(seeds):
+        raise ValueError(f"{flag}={','.join(values)}: a seed is repeated (it would be counted twice)")
+    return seeds
+
+
+def parse_model_seeds(specs) -> dict[str, list[int]]:
+    """`MODEL:S1,S2` specs → {model: seeds}."""
+    out = {}
+    for spec in specs:
+        model, sep, seeds = spec.partition(":")
+        if not sep or model not in models.REGISTRY:
+            raise ValueError(f"--model_seeds={spec!r}: expected MODEL:S1,S2 with MODEL one of "
+                             f"{sorted(models.REGISTRY)}")
+        out[model] = parse_seeds(seeds.split(","), f"--model_seeds={model}:")
+    return out

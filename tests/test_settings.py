@@ -1,0 +1,74 @@
+"""Where a run's settings come from: starting points, tuned choices, presets, the run mode
+and the command line (`experiments.settings.resolve`), and the specs of the flags."""
+
+import json
+
+import pytest
+
+from experiments import settings
+from experiments.settings import Request, resolve
+
+
+def test_ml10m_starting_point_gives_dae_ptr_its_validated_rate_and_patience(tmp_path):
+    ml10m = resolve("dae_ptr", "ml10m-core10", Request(tmp_path))
+    assert (ml10m.train["learning_rate"], ml10m.train["patience"], ml10m.hparams["latent_dim"]) == (0.01, 20, 256)
+    assert ml10m.sources["patience"] == "default" and "output_bias" not in ml10m.hparams
+    lastfm = resolve("dae_ptr", "lastfm-core5", Request(tmp_path))
+    assert (lastfm.train["learning_rate"], lastfm.train["patience"]) == (0.003, 4)
+    assert lastfm.hparams["output_bias"] == "log_odds"  # validation's choice on Last.fm
+    assert resolve("pitf", "ml10m-core5", Request(tmp_path)).train["patience"] == 20
+    assert resolve("cddae", "ml100k", Request(tmp_path)).train["monitor"] == "val_ru@10"
+
+
+def test_each_later_source_wins_and_is_named(tmp_path):
+    chosen = settings.chosen_path(tmp_path, "lastfm-core5", "dae_ptr")
+    chosen.parent.mkdir(parents=True)
+    chosen.write_text(json.dumps({"corruption": 0.5, "learning_rate": 0.02, "l2": 0.1}))
+    request = Request(tmp_path, common={"l2": 0.3}, train={"patience": 7},
+                      preset={"*": {"learning_rate": 0.001, "epochs": 1000}},
+                      per_model={"dae_ptr": {"corruption": 0.6}, "pitf": {"corruption": 0.1}})
+    s = resolve("dae_ptr", "lastfm-core5", request)
+    assert (s.hparams["corruption"], s.sources["corruption"]) == (0.6, "flag")
+    assert (s.hparams["l2"], s.sources["l2"]) == (0.3, "flag")
+    assert (s.train["learning_rate"], s.sources["learning_rate"]) == (0.001, "preset")
+    assert (s.train["patience"], s.train["epochs"]) == (7, 1000)
+    assert s.hparams["latent_dim"] == 512 and s.sources["latent_dim"] == "default"
+    untuned = resolve("dae_ptr", "lastfm-core5", Request(tmp_path, tuned=False))
+    assert untuned.hparams["corruption"] == 0.8
+
+
+def test_quick_and_smoke_are_small_but_the_command_line_still_wins(tmp_path):
+    preset = {"*": {"epochs": 1000, "patience": 30}}
+    smoke = resolve("dae_ptr", "lastfm-core5", Request(tmp_path, mode="smoke", preset=preset))
+    assert (smoke.hparams["latent_dim"], smoke.train["epochs"], smoke.train["patience"]) == (16, 2, 1)
+    assert smoke.train["jit_compile"] is False and smoke.sources["latent_dim"] == "smoke"
+    quick = resolve("dae_ptr", "lastfm-core5", Request(tmp_path, mode="quick", common={"latent_dim": 8}))
+    assert quick.hparams["latent_dim"] == 8 and quick.train["jit_compile"] is True
+
+
+def test_tuned_from_fills_in_what_the_data_set_did_not_choose_itself(tmp_path):
+    for label, choice in (("lastfm-core5", {"alpha": 0.3, "learning_rate": 0.02}),
+                          ("ml10m-core10", {"alpha": 0.7})):
+        path = settings.chosen_path(tmp_path, label, "mp_ui")
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(choice))
+    request = Request(tmp_path, tuned_from="lastfm-core5")
+    own = resolve("mp_ui", "ml10m-core10", request)
+    assert (own.train["learning_rate"], own.sources["learning_rate"]) == (0.02, "tuned on lastfm-core5")
+    assert (own.hparams["alpha"], own.sources["alpha"]) == (0.7, "tuned")
+    borrowed = resolve("mp_ui", "lastfm-core10", request)
+    assert (borrowed.hparams["alpha"], borrowed.sources["alpha"]) == (0.3, "tuned on lastfm-core5")
+    assert "alpha" not in resolve("mp_ui", "lastfm-core10", Request(tmp_path)).sources
+
+
+def test_specs_parse_to_the_types_of_the_settings():
+    assert settings.parse_grid(["latent_dim:8,16", "corruption:0.5"], "dae_ptr") == {
+        "latent_dim": [8, 16], "corruption": [0.5]}
+    assert settings.parse_grid(["encoder_units:100,100+200"], "cddae") == {
+        "encoder_units": [(100,), (100, 200)]}
+    assert settings.parse_hparams(["pitf.num_negatives=20", "mp_ui.alpha=0.3"]) == {
+        "pitf": {"num_negatives": 20}, "mp_ui": {"alpha": 0.3}}
+    assert settings.parse_model_seeds(["abnt:0,2"]) == {"abnt": [0, 2]}
+    for bad in (["1", "1"], ["-1"], ["x"], []):
+        with pytest.raises(ValueError, match="--seeds"):
+            settings.parse_seeds(bad)
