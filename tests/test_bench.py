@@ -40,8 +40,8 @@ def _run(tmp_path, *args):
 def test_quick_bench_writes_positive_numbers(tmp_path):
     proc = _run(tmp_path, "--quick")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads((tmp_path / "out" / "bench" / "bench.json").read_text())
-    assert (tmp_path / "out" / "bench" / "bench.md").read_text() in proc.stdout
+    result = json.loads((tmp_path / "out" / "quick" / "bench" / "bench.json").read_text())
+    assert (tmp_path / "out" / "quick" / "bench" / "bench.md").read_text() in proc.stdout
 
     s = result["settings"]
     assert (s["quick"], s["latent_dim"], s["dataset"], s["core"]) == (True, 16, "lastfm", 5)
