@@ -28,17 +28,22 @@ def rank_targets(model, posts: Posts, batch_size: int = 4096) -> np.ndarray:
     if posts.target is None:
         raise ValueError("evaluation posts need a target tag")
 
-    # One compiled function per model, kept on the model: a new tf.function per call would
-    # retrace at every evaluation.
+    batch_size = min(batch_size, getattr(model, "score_batch_size", None) or batch_size)
+    dataset = post_dataset(posts, batch_size)
+    # One compiled function per model, kept on the model, traced once: batch and padding
+    # width are left open, since they differ between the last batch and the others and
+    # between the validation and the test posts (a new trace each time otherwise).
     ranks = getattr(model, "_daeptr_rank_fn", None)
     if ranks is None:
-        @tf.function(reduce_retracing=True)
+        signature = tf.nest.map_structure(
+            lambda spec: tf.TensorSpec([None] * spec.shape.rank, spec.dtype), dataset.element_spec)
+
+        @tf.function(input_signature=[signature])
         def ranks(batch):
             return _fused_target_ranks(model.score(batch), batch["target"], batch["tags"])
 
         model._daeptr_rank_fn = ranks
-    batch_size = min(batch_size, getattr(model, "score_batch_size", None) or batch_size)
-    return np.concatenate([ranks(b).numpy() for b in post_dataset(posts, batch_size)])
+    return np.concatenate([ranks(b).numpy() for b in dataset])
 
 
 def evaluate(model, posts: Posts, ns=NS, batch_size: int = 4096) -> tuple[dict[str, float], np.ndarray]:

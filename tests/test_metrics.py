@@ -150,3 +150,19 @@ def test_ranking_metrics_custom_ns_and_errors():
         ranking_metrics([1], ns=())
     with pytest.raises(ValueError, match="ranks"):
         ranking_metrics(np.zeros([0], "int32"))
+
+
+def test_evaluation_traces_its_ranking_once_per_model_whatever_the_batch_and_width():
+    from daeptr.data import pcore, splits, synthetic
+    from daeptr.evaluate import evaluate
+    from daeptr.models import DAEPTR
+
+    core, _ = pcore.p_core(synthetic.planted_folksonomy(seed=2), 2)
+    split = splits.leave_last_tag_out(core, seed=0)
+    model = DAEPTR(split.num_users, split.num_items, split.num_tags, latent_dim=4)
+    valid, test = split.eval_posts("valid"), split.eval_posts("test")
+    assert valid.lengths.max() != test.lengths.max()  # different padding widths
+    for posts, batch in ((valid, 7), (test, 7), (test, 64), (valid, 7)):
+        metrics, ranks = evaluate(model, posts, batch_size=batch)
+        assert len(ranks) == len(posts) and 0 <= metrics["hit@3"] <= 1
+    assert model._daeptr_rank_fn.experimental_get_tracing_count() == 1
