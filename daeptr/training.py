@@ -147,12 +147,37 @@ def _write_hparams(log_dir: pathlib.Path, hparams: dict, test: dict, step: int) 
             tf.summary.scalar(f"test/{k}", v, step=step)
 
 
-def _fit(model, train_ds, epochs, callbacks):
+class ProgressLog(keras.callbacks.Callback):
+    """Calls `log(line)` at every evaluation epoch: the epoch, the training loss, the
+    monitored validation metric, the best so far, the seconds elapsed and an upper bound of
+    the seconds left (the epoch budget; early stopping may end sooner)."""
+
+    def __init__(self, log: Callable[[str], None], monitor: str, epochs: int, prefix: str = ""):
+        super().__init__()
+        self.log, self.monitor, self.epochs, self.prefix = log, monitor, epochs, prefix
+
+    def on_train_begin(self, logs=None):
+        self.started, self.best, self.best_epoch = time.time(), -math.inf, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            return
+        if value > self.best:
+            self.best, self.best_epoch = value, epoch + 1
+        elapsed = time.time() - self.started
+        left = elapsed / (epoch + 1) * (self.epochs - epoch - 1)
+        self.log(f"{self.prefix}epoch {epoch + 1}/{self.epochs}: loss {logs.get('loss', math.nan):.4f}, "
+                 f"{self.monitor} {value:.5f} (best {self.best:.5f} at epoch {self.best_epoch}), "
+                 f"{elapsed:.0f} s elapsed, at most {left:.0f} s left")
+
+
+def _fit(model, train_ds, epochs, callbacks, verbose=0):
     # Validation metrics exist only on evaluation epochs; EarlyStopping and ModelCheckpoint
     # skip the others, and would warn about it at every such epoch.
     warnings.filterwarnings("ignore", message=".*conditioned on metric.*")
     warnings.filterwarnings("ignore", message=".*Can save best model only with.*")
-    return model.fit(train_ds, epochs=epochs, callbacks=callbacks, verbose=0, shuffle=False)
+    return model.fit(train_ds, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
 
 
 def select(
@@ -162,6 +187,8 @@ def select(
     run_dir: str | os.PathLike,
     *,
     ns=NS,
+    callbacks=(),
+    verbose: int = 0,
 ) -> tuple[keras.Model, dict]:
     """Phase 1: trains without the validation targets, early-stopped on validation.
 
@@ -195,7 +222,9 @@ def select(
                                             save_weights_only=True),
             keras.callbacks.TensorBoard(run_dir / "tb" / "select"),
             EpochLog(run_dir / "history.csv"),
+            *callbacks,
         ],
+        verbose,
     ).history
     if monitor not in history:
         raise ValueError(f"monitor {monitor!r} is not a logged metric; choose one of "
@@ -217,8 +246,13 @@ def train_and_evaluate(
     *,
     hparams: dict | None = None,
     ns=NS,
+    callbacks=(),
+    verbose: int = 0,
 ) -> dict:
-    """Runs the protocol above and returns the metrics that `metrics.json` holds."""
+    """Runs the protocol above and returns the metrics that `metrics.json` holds.
+
+    `callbacks` (e.g. `ProgressLog`) see the selection phase; `verbose` is Keras' (1: a
+    progress bar)."""
     task = as_task(split, ns)
     run_dir = pathlib.Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -227,7 +261,8 @@ def train_and_evaluate(
     started = time.time()
 
     # 1. Selection on validation.
-    model, selected = select(build_model, task, config, run_dir)
+    model, selected = select(build_model, task, config, run_dir, callbacks=callbacks,
+                             verbose=verbose)
     best_epoch = selected["best_epoch"]
 
     # 2. Final model on all training data.
@@ -236,7 +271,7 @@ def train_and_evaluate(
         model = _compiled(build_model(task.train_rows("test")), config)
     if config.retrain and model.trainable_weights:
         _fit(model, task.train_dataset("test", config.batch_size, config.seed), best_epoch,
-             [keras.callbacks.TensorBoard(run_dir / "tb" / "final")])
+             [keras.callbacks.TensorBoard(run_dir / "tb" / "final")], verbose)
     model.save(run_dir / "model.keras")
 
     # 3. One evaluation on test.

@@ -34,6 +34,11 @@ def data() -> types.SimpleNamespace:
             "How to pick the held-out tag among tags sharing a post's latest timestamp."),
         split_seed=flags.DEFINE_integer("split_seed", 0, "Seed of the split's random choices "
                                         "(tie break; ML-100K validation carve-out)."),
+        valid_min_tags=flags.DEFINE_enum(
+            "valid_min_tags", "3", ["2", "3"],
+            "Tag data sets: posts of at least this many tags give a validation tag (3: every "
+            "validation post keeps an input tag; 2: a 2-tag post validates from an empty "
+            "input, as a 1-tag post is tested)."),
         smoke=flags.DEFINE_bool(
             "smoke", False, "Run the real code path in seconds on small synthetic data made "
             "by the package (no data folder needed); results go to <output_dir>/smoke/."),
@@ -95,6 +100,8 @@ def training() -> types.SimpleNamespace:
         overwrite=flags.DEFINE_bool("overwrite", False, "Re-run runs that already finished "
                                     "with the same settings (their folders are replaced)."),
         quick=quick(),
+        verbose=flags.DEFINE_bool("verbose", False, "Keras' progress bar for every epoch, "
+                                  "beside the log line of every evaluation."),
     )
 
 

@@ -22,7 +22,7 @@ COMMON = ("learning_rate", "batch_size", "l2", "latent_dim", "corruption", "loss
 LENGTHS = ("epochs", "patience", "eval_every")
 
 
-def _flag_error(fn, *args, **kwargs):
+def flag_error(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except cli.FlagError:
@@ -59,7 +59,8 @@ def data_options() -> tasks.DataOptions:
         extra = dict(user_features=tuple(item.user_features.value),
                      valid_fraction=item.valid_fraction.value)
     return tasks.DataOptions(data.data_dir.value, data.download.value, data.tie_break.value,
-                             data.split_seed.value, mode() == "smoke", **extra)
+                             data.split_seed.value, mode() == "smoke",
+                             int(data.valid_min_tags.value), **extra)
 
 
 def labels(values, flag: str) -> list[str]:
@@ -90,7 +91,7 @@ def smoke_points(values: list) -> list:
 
 
 def seeds() -> list[int]:
-    values = _flag_error(settings_lib.parse_seeds, flag_groups.training().seeds.value)
+    values = flag_error(settings_lib.parse_seeds, flag_groups.training().seeds.value)
     return values[:1] if mode() != "full" else values
 
 
@@ -108,7 +109,7 @@ def request(preset: dict | None = None) -> settings_lib.Request:
         labels([group.tuned_from.value], "--tuned_from")
     return settings_lib.Request(
         tree=tree(), mode=mode(), common=common, train=train,
-        per_model=_flag_error(settings_lib.parse_hparams, group.hparam.value),
+        per_model=flag_error(settings_lib.parse_hparams, group.hparam.value),
         tuned=group.tuned.value, tuned_from=group.tuned_from.value, preset=preset or {})
 
 

@@ -36,7 +36,8 @@ import pandas as pd
 from absl import logging
 
 from daeptr import models
-from daeptr.training import TrainConfig, select, train_and_evaluate, write_json_atomic
+from daeptr.training import (ProgressLog, TrainConfig, select, train_and_evaluate,
+                             write_json_atomic)
 from experiments import settings as settings_lib
 from experiments.tasks import Part, model_sizes
 
@@ -112,9 +113,11 @@ def stale_reason(run: Run) -> str | None:
     return None
 
 
-def execute(run: Run, *, overwrite: bool = False) -> tuple[dict, bool]:
+def execute(run: Run, *, overwrite: bool = False, prefix: str = "", verbose: int = 0
+            ) -> tuple[dict, bool]:
     """(result, reused) of one run: its stored result if it finished with exactly these
-    settings, else the result of running it in an empty folder."""
+    settings, else the result of running it in an empty folder, logging a line per
+    evaluation (after `prefix`); `verbose=1` adds Keras' progress bar."""
     if run.dir.exists():
         reason = "--overwrite" if overwrite else stale_reason(run)
         if reason is None:
@@ -126,13 +129,16 @@ def execute(run: Run, *, overwrite: bool = False) -> tuple[dict, bool]:
     def build(rows):
         return models.build(run.model, rows, **sizes, **run.hparams, seed=run.config.seed)
 
+    progress = [ProgressLog(logging.info, run.config.monitor, run.config.epochs, prefix)]
     started = time.time()
     if run.kind == "selection":
-        result = select(build, run.part.task, run.config, run.dir)[1]
+        result = select(build, run.part.task, run.config, run.dir, callbacks=progress,
+                        verbose=verbose)[1]
     else:
         result = train_and_evaluate(build, run.part.task, run.config, run.dir,
                                     hparams={"model": run.model, "data": run.part.label,
-                                             "mode": run.mode, **run.part.info, **run.hparams})
+                                             "mode": run.mode, **run.part.info, **run.hparams},
+                                    callbacks=progress, verbose=verbose)
     result["seconds"] = time.time() - started
     write_json_atomic(run.dir / RECORD, {**run.identity(), "result": result})
     return result, False
@@ -141,13 +147,14 @@ def execute(run: Run, *, overwrite: bool = False) -> tuple[dict, bool]:
 class Progress:
     """One log line per run: k of N, what, reused or trained, seconds, validation metric."""
 
-    def __init__(self, total: int):
-        self.total, self.done, self.started = total, 0, time.time()
+    def __init__(self, total: int, verbose: int = 0):
+        self.total, self.done, self.started, self.verbose = total, 0, time.time(), verbose
 
     def __call__(self, run: Run, overwrite: bool = False) -> dict:
         self.done += 1
-        logging.info("run %d of %d: %s ...", self.done, self.total, run.describe())
-        result, reused = execute(run, overwrite=overwrite)
+        prefix = f"run {self.done} of {self.total} ({run.describe()}): "
+        logging.info("%sstarting", prefix)
+        result, reused = execute(run, overwrite=overwrite, prefix=prefix, verbose=self.verbose)
         monitor = run.config.monitor
         score = result.get("valid", {}).get(monitor.removeprefix("val_"), float("nan"))
         elapsed = time.time() - self.started
@@ -185,7 +192,7 @@ def choose(model: str, parts: list[Part], base: settings_lib.Settings, options: 
 
 def grid(model: str, parts: list[Part], points: list[dict], seeds, root: pathlib.Path,
          base_settings, *, mode: str, overwrite: bool = False, retune: tuple | None = None,
-         progress: Progress | None = None) -> pd.DataFrame:
+         progress: Progress | None = None, verbose: int = 0) -> pd.DataFrame:
     """Runs `model` at every point on every part and seed; one row per run with the point,
     the validation and the test metrics, the best epoch and the seconds it took.
 
@@ -197,7 +204,7 @@ def grid(model: str, parts: list[Part], points: list[dict], seeds, root: pathlib
         seeds = list(seeds)[:1]
     if progress is None:
         per_run = 1 + (len(retune[1]) if retune else 0)
-        progress = Progress(len(parts) * len(points) * len(seeds) * per_run)
+        progress = Progress(len(parts) * len(points) * len(seeds) * per_run, verbose)
     rows = []
     for part in parts:
         base = base_settings(part)

@@ -61,10 +61,10 @@ def parse_sweep(param, values, grid, retune, model) -> tuple[dict, tuple[str, li
     if not specs:
         raise cli.FlagError("nothing to sweep: give --param/--values or --grid")
     swept = {k: plan.smoke_points(v)
-             for k, v in plan._flag_error(parse_grid, specs, model, flag).items()}
+             for k, v in plan.flag_error(parse_grid, specs, model, flag).items()}
     retuned = None
     if retune:
-        (name, options), = plan._flag_error(parse_grid, [retune], model, "--retune").items()
+        (name, options), = plan.flag_error(parse_grid, [retune], model, "--retune").items()
         if name in swept:
             raise cli.FlagError(f"--retune={retune!r}: {name} is already swept")
         retuned = (name, plan.smoke_points(options))
@@ -94,7 +94,8 @@ def run_sweep(preset: dict | None = None) -> str:
     root = request.tree / "sweeps" / NAME.value
     frame = runs.grid(name, parts, points, seeds, root,
                       lambda part: resolve(name, part.family, request), mode=plan.mode(),
-                      overwrite=TRAINING.overwrite.value, retune=retune)
+                      overwrite=TRAINING.overwrite.value, retune=retune,
+                      verbose=int(TRAINING.verbose.value))
     runs.write_hparams_config(root, swept, metrics)
     return summarize(root, frame, list(swept), retune, monitor, metrics)
 

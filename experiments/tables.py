@@ -37,7 +37,7 @@ def run_table(table: str) -> str:
     label = f"{dataset}-core{core}"
     request = plan.request()
     seeds = plan.seeds()
-    model_seeds = plan._flag_error(parse_model_seeds, MODEL_SEEDS.value)
+    model_seeds = plan.flag_error(parse_model_seeds, MODEL_SEEDS.value)
     plan.check(MODELS.value, [label], request)
     mode = plan.mode()
 
@@ -46,7 +46,7 @@ def run_table(table: str) -> str:
     used, frames = {}, []
     jobs = [(name, [s for s in model_seeds.get(name, seeds)][: 1 if mode != "full" or deterministic(name) else None])
             for name in MODELS.value]
-    progress = runs.Progress(sum(len(s) for _, s in jobs))
+    progress = runs.Progress(sum(len(s) for _, s in jobs), int(TRAINING.verbose.value))
     for name, name_seeds in jobs:
         used[name] = resolve(name, label, request)
         frame = runs.grid(name, [part], [{}], name_seeds, table_dir, lambda _, s=used[name]: s,

@@ -38,7 +38,7 @@ def main(argv):
     if name not in models.REGISTRY:
         raise cli.FlagError(f"--model={name}: choose from {sorted(models.REGISTRY)}")
     label, = plan.labels([DATASET.value], "--dataset")
-    grid = plan._flag_error(parse_grid, GRID.value, name)
+    grid = plan.flag_error(parse_grid, GRID.value, name)
     points = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
     options = plan.data_options()
     request = plan.request()
@@ -50,7 +50,8 @@ def main(argv):
     root = chosen_path(request.tree, label, name).parent
     best, frame = runs.choose(name, parts, base, points, seeds, root, mode=plan.mode(),
                               overwrite=TRAINING.overwrite.value,
-                              progress=runs.Progress(len(points) * len(parts) * len(seeds)))
+                              progress=runs.Progress(len(points) * len(parts) * len(seeds),
+                                                    int(TRAINING.verbose.value)))
     monitor = base.train["monitor"]
     frame = frame.sort_values(monitor, ascending=False, kind="stable")
     # A smoke or quick run, or a single point, chooses nothing: there was nothing to compare.

@@ -44,6 +44,19 @@ def test_table2_smoke_trains_every_model_and_writes_the_table(drive, tmp_path):
     assert not (tmp_path / "table2.md").exists()  # nothing in the full tree
 
 
+def test_a_table_run_logs_a_line_per_run_and_per_evaluation(drive, tmp_path, caplog):
+    caplog.set_level("INFO", logger="absl")
+    # --verbosity=0 (INFO) is what app.run gives a command line; in-process it must be said.
+    drive("table2", "--smoke", "--models=dae_ptr,mp", "--verbosity=0", f"--output_dir={tmp_path}")
+    lines = [r.getMessage() for r in caplog.records]
+    assert "run 1 of 2 (dae_ptr on lastfm-core5, seed 0): starting" in lines
+    evaluations = [m for m in lines if m.startswith("run 1 of 2 (dae_ptr") and "epoch" in m]
+    assert len(evaluations) == 2  # eval_every=1 for 2 epochs
+    assert "epoch 2/2: loss " in evaluations[1] and "val_ndcg@3 " in evaluations[1]
+    assert "(best " in evaluations[1] and "s left" in evaluations[1]
+    assert any(m.startswith("run 2 of 2: trained in") for m in lines)
+
+
 @pytest.mark.parametrize("table, title", [("table3", "lastfm core-10"), ("table4", "ml10m core-5"),
                                           ("table5", "ml10m core-10")])
 def test_other_tables_smoke(table, title, drive, tmp_path):
