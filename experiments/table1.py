@@ -52,10 +52,11 @@ def table1(labels, options: tasks.DataOptions) -> tuple[pd.DataFrame, list[str]]
         "Equal to the paper: " + ", ".join(
             f"{n} {'yes' if ok else 'NO'}" for n, ok in zip(names, matches)),
         f"## p-cores and leave-last-tag-out split (tie_break={options.tie_break}, "
-        f"split_seed={options.split_seed})",
+        f"split_seed={options.split_seed}, valid_min_tags={options.valid_min_tags})",
         results.markdown_table(core_view),
         "posts = (user, item) pairs; test posts = all posts (one held-out tag each); "
-        "validation posts = posts with ≥ 3 tags; single-tag posts have an empty test input; "
+        f"validation posts = posts with ≥ {options.valid_min_tags} tags; single-tag posts have "
+        "an empty test input; "
         "tied posts have several tags at their latest timestamp.",
     ]
     return frame, sections

@@ -26,6 +26,7 @@ class DataOptions:
     tie_break: str = "random"
     split_seed: int = 0
     smoke: bool = False
+    valid_min_tags: int = 3
     user_features: tuple[str, ...] = ("id", "gender")
     valid_fraction: float = 0.1
 
@@ -86,7 +87,7 @@ def tag_split(dataset: str, core: int, options: DataOptions, assignments=None):
     if assignments is None:
         assignments = tag_assignments(dataset, options)
     return splits.core_split(assignments, core, tie_break=options.tie_break,
-                             seed=options.split_seed)
+                             seed=options.split_seed, valid_min_tags=options.valid_min_tags)
 
 
 @functools.lru_cache(maxsize=4)
@@ -106,7 +107,8 @@ def load(label: str, options: DataOptions) -> list[Part]:
         return [Part(label, label, TagTask(split),
                      dict(num_users=split.num_users, num_items=split.num_items,
                           num_tags=split.num_tags),
-                     {"tie_break": split.tie_break, "split_seed": split.seed})]
+                     {"tie_break": split.tie_break, "split_seed": split.seed,
+                      "valid_min_tags": split.valid_min_tags})]
     from daeptr.data import ml100k
     from daeptr.topn_task import TopNTask
 

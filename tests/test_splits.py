@@ -315,3 +315,23 @@ def test_save_overwrites(tmp_path):
     second = leave_last_tag_out(frame(ROWS), seed=2)
     second.save(path)
     assert TagSplit.load(path).fingerprint() == second.fingerprint()
+
+
+def test_valid_min_tags_2_validates_two_tag_posts_from_an_empty_input():
+    split = leave_last_tag_out(frame(ROWS), seed=3, valid_min_tags=2)
+    roles = [r.tolist() for _, r in posts_of(split)]
+    assert roles == [[FIT, VALID, TEST], [VALID, TEST], [TEST], [FIT, FIT, VALID, TEST]]
+    posts = split.eval_posts("valid")
+    assert posts.user.tolist() == [0, 0, 1] and posts.item.tolist() == [0, 1, 1]
+    assert csr(posts) == [[0], [], [3, 0]] and posts.target.tolist() == [1, 2, 2]
+    # the two-tag post has nothing to train on without its validation tag, all of it after
+    assert csr(split.train_posts("valid")) == [[0], [3, 0]]
+    assert csr(split.train_posts("test")) == [[0, 1], [2], [3, 0, 2]]
+    assert split.statistics()["valid_posts"] == 3
+    default = leave_last_tag_out(frame(ROWS), seed=3)
+    assert default.valid_min_tags == 3 and default.fingerprint() != split.fingerprint()
+
+
+def test_valid_min_tags_is_checked():
+    with pytest.raises(ValueError, match="valid_min_tags must be 2 or 3"):
+        leave_last_tag_out(frame(ROWS), valid_min_tags=1)

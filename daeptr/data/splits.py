@@ -76,6 +76,7 @@ class TagSplit:
     num_tags: int
     tie_break: str
     seed: int
+    valid_min_tags: int = 3  # posts of at least this many tags give a validation tag
 
     @property
     def num_posts(self) -> int:
@@ -135,7 +136,8 @@ class TagSplit:
         return {f: getattr(self, f) for f in ("user", "item", "indptr", "tag", "role", "last_tied")}
 
     def _meta(self) -> dict:
-        return {f: getattr(self, f) for f in ("num_users", "num_items", "num_tags", "tie_break", "seed")}
+        return {f: getattr(self, f)
+                for f in ("num_users", "num_items", "num_tags", "tie_break", "seed", "valid_min_tags")}
 
     def fingerprint(self) -> str:
         """SHA-256 of the split's content: two runs with equal fingerprints used the same split."""
@@ -175,13 +177,18 @@ def _check_phase(phase: str) -> None:
 
 
 def leave_last_tag_out(
-    assignments: pd.DataFrame, *, tie_break: str = "random", seed: int = 0
+    assignments: pd.DataFrame, *, tie_break: str = "random", seed: int = 0,
+    valid_min_tags: int = 3,
 ) -> TagSplit:
     """Splits tag assignments (user, item, tag, timestamp) into a TagSplit.
 
     Ids are re-encoded to contiguous int32 in sorted order of the raw ids, so `tag_id` tie
-    breaking follows the raw tag ids (Last.fm's file order).
+    breaking follows the raw tag ids (Last.fm's file order). Posts of `valid_min_tags` or
+    more tags give a validation tag: with 3 every validation post keeps an input tag; with 2
+    a 2-tag post validates from an empty input, as a 1-tag post is tested.
     """
+    if valid_min_tags not in (2, 3):
+        raise ValueError(f"valid_min_tags must be 2 or 3, got {valid_min_tags!r}")
     if tie_break not in TIE_BREAKS:
         raise ValueError(f"tie_break must be one of {TIE_BREAKS}, got {tie_break!r}")
     if assignments.empty:
@@ -204,8 +211,7 @@ def leave_last_tag_out(
     sizes = np.bincount(post)
     role = np.full(len(frame), FIT, dtype=np.int8)
     role[from_end == 0] = TEST
-    # Validation needs another training tag to remain as input: posts of 3 or more tags.
-    role[(from_end == 1) & (sizes[post] >= 3)] = VALID
+    role[(from_end == 1) & (sizes[post] >= valid_min_tags)] = VALID
 
     latest = frame.groupby(post)["timestamp"].transform("max").to_numpy()
     last_tied = np.bincount(post, weights=frame["timestamp"].to_numpy() == latest) >= 2
@@ -222,21 +228,23 @@ def leave_last_tag_out(
         num_tags=int(tag.max()) + 1,
         tie_break=tie_break,
         seed=int(seed),
+        valid_min_tags=valid_min_tags,
     )
 
 
 def core_split(assignments: pd.DataFrame, core: int, *, tie_break: str = "random",
-               seed: int = 0) -> TagSplit:
+               seed: int = 0, valid_min_tags: int = 3) -> TagSplit:
     """The leave-last-tag-out split of the p-core of `assignments`."""
     from daeptr.data.pcore import p_core
 
-    return leave_last_tag_out(p_core(assignments, core)[0], tie_break=tie_break, seed=seed)
+    return leave_last_tag_out(p_core(assignments, core)[0], tie_break=tie_break, seed=seed,
+                              valid_min_tags=valid_min_tags)
 
 
 def load_tag_split(dataset: str, core: int, *, data_dir=None, download: bool = True,
-                   tie_break: str = "random", seed: int = 0) -> TagSplit:
+                   tie_break: str = "random", seed: int = 0, valid_min_tags: int = 3) -> TagSplit:
     """Load → p-core → split: the one way every driver makes a tag split of a data set."""
     from daeptr.data.datasets import load_tags
 
     return core_split(load_tags(dataset, data_dir, download=download), core,
-                      tie_break=tie_break, seed=seed)
+                      tie_break=tie_break, seed=seed, valid_min_tags=valid_min_tags)
