@@ -88,8 +88,9 @@ def training() -> types.SimpleNamespace:
         hparam=flags.DEFINE_multi_string(
             "hparam", [], "MODEL.NAME=VALUE: one hyper-parameter of one model, e.g. "
             "pitf.num_negatives=20, nltf.gamma=0.5, mp_ui.alpha=0.3."),
-        tuned=flags.DEFINE_bool("tuned", True, "Use the settings experiments.tune chose on "
-                                "validation, where present."),
+        tuned=flags.DEFINE_bool("tuned", True, "Use the settings chosen on validation (the "
+                                "committed --validated file), where present."),
+        validated=validated(),
         tuned_from=flags.DEFINE_string(
             "tuned_from", None, "Data set label (e.g. lastfm-core5) whose validation choices "
             "fill in the settings this data set's own search did not choose."),
@@ -114,6 +115,12 @@ def sizes() -> types.SimpleNamespace:
         batch_size=flags.DEFINE_integer("batch_size", None, "Mini-batch size (default 1024, the "
                                         "paper's; 32 for the top-N auto-encoders)."),
     )
+
+
+@functools.cache
+def validated():
+    return flags.DEFINE_string("validated", None, "The file of settings chosen on validation "
+                               "(default: the package's committed experiments/validated.json).")
 
 
 @functools.cache

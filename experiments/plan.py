@@ -110,7 +110,12 @@ def request(preset: dict | None = None) -> settings_lib.Request:
     return settings_lib.Request(
         tree=tree(), mode=mode(), common=common, train=train,
         per_model=flag_error(settings_lib.parse_hparams, group.hparam.value),
-        tuned=group.tuned.value, tuned_from=group.tuned_from.value, preset=preset or {})
+        tuned=group.tuned.value, tuned_from=group.tuned_from.value, preset=preset or {},
+        validated=flag_error(settings_lib.read_validated, validated_path()))
+
+
+def validated_path() -> pathlib.Path:
+    return pathlib.Path(flag_groups.validated().value or settings_lib.VALIDATED)
 
 
 def check(names, label_list, req: settings_lib.Request, points=({},), point_flag="--values",

@@ -1,10 +1,11 @@
 """Where a run's settings come from, each later source overriding the earlier:
 
   1. the model class' defaults;
-  2. `STARTING_POINTS`: the papers' values (and DAE-PTR's validated learning rate);
-  3. with `tuned`, `<tree>/tune/<label>/<model>/chosen.json`, written by `experiments.tune`
-     from a validation search; with `tuned_from=LABEL` the choices made on that other data
-     set's validation split fill in what this data set's own search did not choose;
+  2. `STARTING_POINTS`: the papers' values;
+  3. with `tuned`, the committed settings chosen on validation (`experiments/validated.json`,
+     each value with the command that chose it; `experiments.promote` adds to it); with
+     `tuned_from=LABEL` the choices made on that other data set's validation split fill in
+     what this data set's own search did not choose;
   4. a figure preset's settings (`Request.preset`);
   5. the run mode: `quick` and `smoke` runs are small (K = 16, 2 epochs);
   6. the command line (`Request.common` for every model that has the setting,
@@ -29,26 +30,19 @@ TRAIN_FIELDS = {"learning_rate": float, "batch_size": int, "epochs": int, "patie
                 "eval_every": int, "jit_compile": bool}
 
 # DAE-PTR §5.3 and §5.5. The baselines: "K = 64, η = 0.01, λ = 0.01, batch 1024" (§5.3).
-# DAE-PTR's learning rate won validation searches: 0.003 on Last.fm core-5, 0.01 on ML10M
-# core-10. On ML10M (22–35 batches an epoch) DAE-PTR sits on a popularity plateau for tens of
-# epochs before validation moves, so patience 4 stops it there; 20 lets it converge, as the
-# paper trains "until the proposed model converges" (BUILD_NOTES.md). On Last.fm validation
-# prefers b′ starting at the tags' log-odds (NDCG@3 0.4238 vs 0.4161 on core-5, 0.4497 vs
-# 0.4460 on core-10); on ML10M core-10 the zero start (0.2999 vs 0.2978).
+# What validation chose on top of these is in validated.json.
 _BASELINE = {"latent_dim": 64, "l2": 0.01, "learning_rate": 0.01}
 STARTING_POINTS = {
-    "dae_ptr": {"*": {"l2": 0.01, "loss_reduction": "sum", "learning_rate": 0.003},
-                "lastfm": {"latent_dim": 512, "corruption": 0.8, "output_bias": "log_odds"},
-                "ml10m": {"latent_dim": 256, "corruption": 0.9, "learning_rate": 0.01,
-                          "patience": 20}},
-    # On ML10M the trained baselines get DAE-PTR's longer patience too (PITF's validation
-    # NDCG@3 on ML10M core-10: 0.3045 with patience 4, 0.3080 with 20).
-    **{name: {"*": _BASELINE, "ml10m": {"patience": 20}} for name in ("pitf", "nltf", "abnt")},
+    "dae_ptr": {"*": {"l2": 0.01, "loss_reduction": "sum"},
+                "lastfm": {"latent_dim": 512, "corruption": 0.8},
+                "ml10m": {"latent_dim": 256, "corruption": 0.9}},
+    **{name: {"*": _BASELINE} for name in ("pitf", "nltf", "abnt")},
     # CDDAE paper §3.3–3.4, Experiment 1: Adam 0.001, corruption 0.5, regularizer 0.01,
     # sigmoid + mean absolute error, bottleneck 50. The batch size is not given: 32.
     **{name: {"*": {"latent_dim": 50, "corruption": 0.5, "l2": 0.01, "output": "sigmoid_mae",
                     "learning_rate": 0.001, "batch_size": 32}} for name in ("dae", "cdae", "cddae")},
 }
+VALIDATED = pathlib.Path(__file__).with_name("validated.json")
 # Quick and smoke runs are small. Smoke runs also skip XLA: compiling costs seconds per model
 # and is all of a smoke run's time on its tiny data (quick runs and the tests of
 # `daeptr.training` keep it).
@@ -60,13 +54,14 @@ SMALL["smoke"] = {**SMALL["quick"], "jit_compile": False}
 class Request:
     """What the command line asks for beyond the starting points."""
 
-    tree: pathlib.Path  # the mode's results tree (tuned choices are read from it)
+    tree: pathlib.Path  # the mode's results tree
     mode: str = "full"
     common: dict = dataclasses.field(default_factory=dict)  # for every model that has them
     per_model: dict = dataclasses.field(default_factory=dict)  # {model: {name: value}}
     train: dict = dataclasses.field(default_factory=dict)  # TrainConfig fields given explicitly
     tuned: bool = True
     tuned_from: str | None = None
+    validated: dict = dataclasses.field(default_factory=dict)  # read_validated()
     # A figure preset's settings ({"*": for every model, model: for one}): above the tuned
     # choices, below the run mode's small sizes and the command line.
     preset: dict = dataclasses.field(default_factory=dict)
@@ -76,16 +71,25 @@ class Request:
 class Settings:
     hparams: dict  # the model's constructor arguments
     train: dict  # TrainConfig fields, seed excluded
-    sources: dict  # setting → "default", "tuned", "tuned on X", "flag", "quick", "smoke"
+    sources: dict  # setting → "default", "tuned", "tuned on X", "preset", "quick", "smoke", "flag"
 
     def config(self, seed: int, **changes) -> TrainConfig:
         return TrainConfig(seed=seed, **{**self.train, **changes})
 
 
 def chosen_path(tree: pathlib.Path, label: str, model: str) -> pathlib.Path:
-    """Where `experiments.tune` keeps the settings it chose for (data set label, model)."""
+    """Where `experiments.tune` writes the settings it chose for (data set label, model), for
+    review before `experiments.promote` merges them into the committed file."""
     return pathlib.Path(tree) / "tune" / label / model / "chosen.json"
 
+
+def read_validated(path=VALIDATED) -> dict:
+    """{label: {model: {name: {"value": …, "source": …}}}} of a validated-settings file."""
+    try:
+        data = json.loads(pathlib.Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path}: not a readable settings file ({err})") from None
+    return {label: models_ for label, models_ in data.items() if not label.startswith("_")}
 
 def resolve(name: str, label: str, request: Request) -> Settings:
     """The settings of model `name` on the data set `label` (`lastfm-core5`, `ml100k`)."""
@@ -107,9 +111,8 @@ def resolve(name: str, label: str, request: Request) -> Settings:
         layers = ([(request.tuned_from, f"tuned on {request.tuned_from}")]
                   if request.tuned_from else []) + [(label.split("-fold")[0], "tuned")]
         for source_label, source in layers:  # this data set's own choices win
-            chosen = chosen_path(request.tree, source_label, name)
-            if chosen.exists():
-                put(json.loads(chosen.read_text()), source)
+            chosen = request.validated.get(source_label, {}).get(name, {})
+            put({k: v["value"] for k, v in chosen.items()}, source)
     put(request.preset.get("*", {}), "preset")
     put(request.preset.get(name, {}), "preset")
     if request.mode != "full":

@@ -116,10 +116,11 @@ def summarize(table, runs: pd.DataFrame, paper: dict, title: str, used: dict, sp
     if improvements is not None:
         sections += ["DAE-PTR over PITF (relative, means over seeds; the paper's §5.4 quotes "
                      "Hit@3 and NDCG@5):", results.markdown_table(improvements)]
-    sections += ["Hyper-parameters (source: default = paper/validated starting point, tuned = "
-                 "experiments.tune on this data set's validation split, tuned on X = on data set "
-                 "X's (--tuned_from), flag = command line; no source = the model "
-                 "class' default):",
+    sections += ["Hyper-parameters (source: default = the paper's value, tuned = chosen on "
+                 "this data set's validation split, tuned on X = on data set X's "
+                 "(--tuned_from), as committed in experiments/validated.json with the command "
+                 "behind each value; flag = command line; no source = the model class' "
+                 "default):",
                  results.markdown_table(hyperparameter_table(used)),
                  "By kind of test post (mean over seeds; single-tag posts are ranked from an "
                  "empty input):", results.markdown_table(by_kind(runs))]

@@ -19,6 +19,8 @@ from __future__ import annotations
 import itertools
 import json
 
+from absl import flags
+
 from daeptr import models, results
 from daeptr.training import write_json_atomic
 from experiments import cli, flags as flag_groups, plan, runs, tasks
@@ -59,7 +61,10 @@ def main(argv):
     if chooses:
         chosen_file = root / "chosen.json"
         chosen = json.loads(chosen_file.read_text()) if chosen_file.exists() else {}
-        write_json_atomic(chosen_file, {**chosen, **best})
+        # Each value with the command that chose it, as `experiments.promote` commits it.
+        source = command(label, name)
+        write_json_atomic(chosen_file, {**chosen, **{k: {"value": v, "source": source}
+                                                     for k, v in best.items()}})
     fixed = {**models.hyperparameters(name), **base.hparams, **base.train}
     edge = [k for k in grid if len(grid[k]) > 2 and best[k] in (min(grid[k]), max(grid[k]))]
     print(results.write_tables(
@@ -72,6 +77,16 @@ def main(argv):
           + ", ".join(f"{k}={v}" for k, v in best.items())
           + (f"; on the edge of the grid: {', '.join(edge)}" if edge else "") + "."
           if chooses else "Nothing chosen: a single point or a --quick / --smoke run.")]))
+
+
+def command(label: str, model: str) -> str:
+    """The search as a command line: data set, model, grid and every other flag given that
+    shapes it (not where data or results live)."""
+    skip = {"dataset", "model", "data_dir", "output_dir", "download", "overwrite", "verbose",
+            "verbosity"}
+    given = [line for name in sorted(flags.FLAGS) if name not in skip and flags.FLAGS[name].present
+             for line in flags.FLAGS[name].serialize().splitlines()]
+    return " ".join(["python -m experiments.tune", f"--dataset={label}", f"--model={model}", *given])
 
 
 if __name__ == "__main__":

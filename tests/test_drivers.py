@@ -286,7 +286,7 @@ def test_table2_quick_on_the_real_split_then_reuses_finished_runs(tmp_path):
 
 
 @needs_data
-def test_tune_writes_the_choice_that_table_drivers_then_use(tmp_path):
+def test_tune_chooses_promote_commits_and_the_tables_then_use_it(tmp_path):
     # The mixing weight of MP_u,i: a real (full) search that takes seconds.
     done = run("experiments.tune", "--model=mp_ui", "--grid=alpha:0,0.6,1",
                f"--output_dir={tmp_path}", "--download=false")
@@ -294,16 +294,44 @@ def test_tune_writes_the_choice_that_table_drivers_then_use(tmp_path):
     root = tmp_path / "tune" / "lastfm-core5" / "mp_ui"
     frame = pd.read_csv(root / "tune_alpha.csv")
     chosen = json.loads((root / "chosen.json").read_text())
-    assert chosen == {"alpha": frame.iloc[0]["alpha"]}  # the best on validation
+    assert chosen["alpha"]["value"] == frame.iloc[0]["alpha"]  # the best on validation
+    assert chosen["alpha"]["source"] == ("python -m experiments.tune --dataset=lastfm-core5 "
+                                         "--model=mp_ui --grid=alpha:0,0.6,1")
     assert frame["val_ndcg@3"].is_monotonic_decreasing and len(frame) == 3
+    validated = tmp_path / "validated.json"
+    validated.write_text(json.dumps({"lastfm-core5": {"pitf": {"l2": {"value": 0.1, "source": "x"}}}}))
+    done = run("experiments.promote", "--dataset=lastfm-core5", "--model=mp_ui",
+               f"--output_dir={tmp_path}", f"--validated={validated}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    committed = json.loads(validated.read_text())["lastfm-core5"]
+    assert committed == {"pitf": {"l2": {"value": 0.1, "source": "x"}}, "mp_ui": chosen}
+    alpha = chosen["alpha"]["value"]
     done = run("experiments.table2", "--models=mp_ui", f"--output_dir={tmp_path}",
-               "--download=false")
+               "--download=false", f"--validated={validated}")
     assert done.returncode == 0, done.stderr[-2000:]
-    assert f"alpha={chosen['alpha']} (tuned)" in (tmp_path / "table2.md").read_text()
+    assert f"alpha={alpha} (tuned)" in (tmp_path / "table2.md").read_text()
     done = run("experiments.table3", "--models=mp_ui", f"--output_dir={tmp_path}",
-               "--download=false", "--tuned_from=lastfm-core5")
+               "--download=false", "--tuned_from=lastfm-core5", f"--validated={validated}")
     assert done.returncode == 0, done.stderr[-2000:]
-    assert f"alpha={chosen['alpha']} (tuned on lastfm-core5)" in (tmp_path / "table3.md").read_text()
+    assert f"alpha={alpha} (tuned on lastfm-core5)" in (tmp_path / "table3.md").read_text()
+
+
+def test_promote_merges_a_reviewed_choice_into_the_validated_file(drive, tmp_path):
+    chosen = {"alpha": {"value": 0.3, "source": "python -m experiments.tune --smoke"}}
+    path = tmp_path / "smoke" / "tune" / "lastfm-core5" / "mp_ui" / "chosen.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(chosen))
+    validated = tmp_path / "validated.json"
+    printed = drive("promote", "--smoke", "--dataset=lastfm-core5", "--model=mp_ui",
+                    f"--output_dir={tmp_path}", f"--validated={validated}")
+    assert "lastfm-core5 mp_ui alpha = 0.3" in printed
+    assert json.loads(validated.read_text()) == {"lastfm-core5": {"mp_ui": chosen}}
+    drive("table2", "--smoke", "--models=mp_ui", f"--output_dir={tmp_path}",
+          f"--validated={validated}")
+    assert "alpha=0.3 (tuned)" in (tmp_path / "smoke" / "table2.md").read_text()
+    with pytest.raises(SystemExit, match="chosen.json does not exist; run experiments.tune first"):
+        drive("promote", "--smoke", "--model=pitf", f"--output_dir={tmp_path}",
+              f"--validated={validated}")
 
 
 @needs_data

@@ -1,30 +1,55 @@
 """Where a run's settings come from: starting points, tuned choices, presets, the run mode
 and the command line (`experiments.settings.resolve`), and the specs of the flags."""
 
-import json
+import pathlib
 
 import pytest
 
+from daeptr import models
 from experiments import settings
 from experiments.settings import Request, resolve
 
 
-def test_ml10m_starting_point_gives_dae_ptr_its_validated_rate_and_patience(tmp_path):
-    ml10m = resolve("dae_ptr", "ml10m-core10", Request(tmp_path))
+def _validated(entries: dict) -> dict:
+    return {label: {model: {k: {"value": v, "source": "test"} for k, v in values.items()}
+                    for model, values in models.items()} for label, models in entries.items()}
+
+
+COMMITTED = Request(pathlib.Path("results"), validated=settings.read_validated())
+
+
+def test_the_committed_file_gives_dae_ptr_its_validated_rate_and_patience():
+    ml10m = resolve("dae_ptr", "ml10m-core10", COMMITTED)
     assert (ml10m.train["learning_rate"], ml10m.train["patience"], ml10m.hparams["latent_dim"]) == (0.01, 20, 256)
-    assert ml10m.sources["patience"] == "default" and "output_bias" not in ml10m.hparams
-    lastfm = resolve("dae_ptr", "lastfm-core5", Request(tmp_path))
+    assert ml10m.sources["patience"] == "tuned" and "output_bias" not in ml10m.hparams
+    lastfm = resolve("dae_ptr", "lastfm-core5", COMMITTED)
     assert (lastfm.train["learning_rate"], lastfm.train["patience"]) == (0.003, 4)
     assert lastfm.hparams["output_bias"] == "log_odds"  # validation's choice on Last.fm
-    assert resolve("pitf", "ml10m-core5", Request(tmp_path)).train["patience"] == 20
-    assert resolve("cddae", "ml100k", Request(tmp_path)).train["monitor"] == "val_ru@10"
+    assert resolve("pitf", "ml10m-core5", COMMITTED).train["patience"] == 20
+    assert resolve("cddae", "ml100k", COMMITTED).train["monitor"] == "val_ru@10"
+    pitf = resolve("pitf", "lastfm-core5", COMMITTED)
+    assert (pitf.hparams["latent_dim"], pitf.hparams["l2"], pitf.train["learning_rate"]) == (128, 0.001, 0.005)
+    paper = resolve("pitf", "lastfm-core5", Request(pathlib.Path("results"), tuned=False))
+    assert (paper.hparams["latent_dim"], paper.hparams["l2"], paper.train["learning_rate"]) == (64, 0.01, 0.01)
+
+
+def test_every_committed_value_names_where_it_came_from_and_fits_its_model():
+    from experiments import cli
+
+    for label, by_model in settings.read_validated().items():
+        for model, values in by_model.items():
+            for name, entry in values.items():
+                assert set(entry) == {"value", "source"} and entry["source"], (label, model, name)
+            chosen = {k: v["value"] for k, v in values.items()}
+            hparams = {k: v for k, v in chosen.items() if k in models.hyperparameters(model)}
+            cli.check_model(model, label, hparams, f"{label} {model}")
+            assert set(chosen) - set(hparams) <= set(settings.TRAIN_FIELDS)
 
 
 def test_each_later_source_wins_and_is_named(tmp_path):
-    chosen = settings.chosen_path(tmp_path, "lastfm-core5", "dae_ptr")
-    chosen.parent.mkdir(parents=True)
-    chosen.write_text(json.dumps({"corruption": 0.5, "learning_rate": 0.02, "l2": 0.1}))
-    request = Request(tmp_path, common={"l2": 0.3}, train={"patience": 7},
+    chosen = _validated({"lastfm-core5": {"dae_ptr": {"corruption": 0.5, "learning_rate": 0.02,
+                                                      "l2": 0.1}}})
+    request = Request(tmp_path, validated=chosen, common={"l2": 0.3}, train={"patience": 7},
                       preset={"*": {"learning_rate": 0.001, "epochs": 1000}},
                       per_model={"dae_ptr": {"corruption": 0.6}, "pitf": {"corruption": 0.1}})
     s = resolve("dae_ptr", "lastfm-core5", request)
@@ -33,7 +58,7 @@ def test_each_later_source_wins_and_is_named(tmp_path):
     assert (s.train["learning_rate"], s.sources["learning_rate"]) == (0.001, "preset")
     assert (s.train["patience"], s.train["epochs"]) == (7, 1000)
     assert s.hparams["latent_dim"] == 512 and s.sources["latent_dim"] == "default"
-    untuned = resolve("dae_ptr", "lastfm-core5", Request(tmp_path, tuned=False))
+    untuned = resolve("dae_ptr", "lastfm-core5", Request(tmp_path, validated=chosen, tuned=False))
     assert untuned.hparams["corruption"] == 0.8
 
 
@@ -47,18 +72,15 @@ def test_quick_and_smoke_are_small_but_the_command_line_still_wins(tmp_path):
 
 
 def test_tuned_from_fills_in_what_the_data_set_did_not_choose_itself(tmp_path):
-    for label, choice in (("lastfm-core5", {"alpha": 0.3, "learning_rate": 0.02}),
-                          ("ml10m-core10", {"alpha": 0.7})):
-        path = settings.chosen_path(tmp_path, label, "mp_ui")
-        path.parent.mkdir(parents=True)
-        path.write_text(json.dumps(choice))
-    request = Request(tmp_path, tuned_from="lastfm-core5")
+    chosen = _validated({"lastfm-core5": {"mp_ui": {"alpha": 0.3, "learning_rate": 0.02}},
+                         "ml10m-core10": {"mp_ui": {"alpha": 0.7}}})
+    request = Request(tmp_path, tuned_from="lastfm-core5", validated=chosen)
     own = resolve("mp_ui", "ml10m-core10", request)
     assert (own.train["learning_rate"], own.sources["learning_rate"]) == (0.02, "tuned on lastfm-core5")
     assert (own.hparams["alpha"], own.sources["alpha"]) == (0.7, "tuned")
     borrowed = resolve("mp_ui", "lastfm-core10", request)
     assert (borrowed.hparams["alpha"], borrowed.sources["alpha"]) == (0.3, "tuned on lastfm-core5")
-    assert "alpha" not in resolve("mp_ui", "lastfm-core10", Request(tmp_path)).sources
+    assert "alpha" not in resolve("mp_ui", "lastfm-core10", Request(tmp_path, validated=chosen)).sources
 
 
 def test_specs_parse_to_the_types_of_the_settings():
