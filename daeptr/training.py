@@ -3,7 +3,7 @@
 `build_model(posts)` builds a fresh model for training on `posts` (the phase's training
 tags; count-based models take their state from them, trained models only their sizes).
 
-Protocol (DESIGN.md, BUILD_NOTES.md):
+Protocol (BUILD_NOTES.md, "Training protocol"):
   1. Selection: train on the training tags without the validation tags; after every
      `eval_every` epochs rank the validation tags (`RankingEvaluation` adds `val_hit@N` and
      `val_ndcg@N` to the logs); early stopping on `monitor` keeps the best epoch.
