@@ -55,7 +55,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 from daeptr import results  # noqa: E402
 from daeptr.data import splits  # noqa: E402

@@ -1,9 +1,7 @@
 """The real ML-100K folds and the CDDAE summary's choice on validation (the experiment
 drivers themselves run in test_drivers.py)."""
 
-import numpy as np
 import pandas as pd
-import pytest
 
 from daeptr.topn import NS
 from experiments import cddae_common
