@@ -226,6 +226,20 @@ def test_an_output_dir_that_is_a_file_fails_before_anything(inside, drive, tmp_p
         drive("table2", "--smoke", f"--output_dir={target}")
 
 
+@pytest.mark.parametrize("error", [ValueError("a library check failed"),
+                                   PermissionError(13, "Permission denied", "out/run.json")])
+def test_an_error_raised_later_also_ends_as_one_line(error, drive, tmp_path, monkeypatch):
+    from experiments import runs
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(runs, "execute", fail)
+    with pytest.raises(SystemExit) as exit_:
+        drive("table2", "--smoke", "--models=mp", f"--output_dir={tmp_path}")
+    assert str(exit_.value) == f"error: {type(error).__name__}: {error}"
+
+
 def test_a_command_line_error_is_one_line_without_a_traceback(tmp_path):
     done = run("experiments.table2", "--corruption=nan", f"--output_dir={tmp_path / 'out'}")
     assert done.returncode != 0
