@@ -148,28 +148,34 @@ def _write_hparams(log_dir: pathlib.Path, hparams: dict, test: dict, step: int) 
 
 
 class ProgressLog(keras.callbacks.Callback):
-    """Calls `log(line)` at every evaluation epoch: the epoch, the training loss, the
-    monitored validation metric, the best so far, the seconds elapsed and an upper bound of
-    the seconds left (the epoch budget; early stopping may end sooner)."""
+    """Calls `log(line)` at every evaluation epoch of a fit: the epoch, the training loss,
+    the monitored validation metric, the best so far, the seconds elapsed and an upper bound
+    of the seconds left (the epoch budget; early stopping may end sooner). In a fit without
+    evaluations (the retraining) it logs the epoch and the loss every `every` epochs."""
 
-    def __init__(self, log: Callable[[str], None], monitor: str, epochs: int, prefix: str = ""):
+    def __init__(self, log: Callable[[str], None], monitor: str, every: int = 1, prefix: str = ""):
         super().__init__()
-        self.log, self.monitor, self.epochs, self.prefix = log, monitor, epochs, prefix
+        self.log, self.monitor, self.every, self.prefix = log, monitor, every, prefix
 
     def on_train_begin(self, logs=None):
         self.started, self.best, self.best_epoch = time.time(), -math.inf, 0
 
     def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
-        if value is None:
+        logs, epochs = logs or {}, self.params.get("epochs", 0)
+        value = logs.get(self.monitor)
+        if value is None and (epoch + 1) % self.every and epoch + 1 < epochs:
             return
-        if value > self.best:
-            self.best, self.best_epoch = value, epoch + 1
         elapsed = time.time() - self.started
-        left = elapsed / (epoch + 1) * (self.epochs - epoch - 1)
-        self.log(f"{self.prefix}epoch {epoch + 1}/{self.epochs}: loss {logs.get('loss', math.nan):.4f}, "
-                 f"{self.monitor} {value:.5f} (best {self.best:.5f} at epoch {self.best_epoch}), "
-                 f"{elapsed:.0f} s elapsed, at most {left:.0f} s left")
+        line = (f"{self.prefix}epoch {epoch + 1}/{epochs}: loss {logs.get('loss', math.nan):.4f}, ")
+        if value is None:
+            line += "retraining, "
+        else:
+            if value > self.best:
+                self.best, self.best_epoch = value, epoch + 1
+            line += (f"{self.monitor} {value:.5f} (best {self.best:.5f} at epoch "
+                     f"{self.best_epoch}), ")
+        left = elapsed / (epoch + 1) * (epochs - epoch - 1)
+        self.log(line + f"{elapsed:.0f} s elapsed, at most {left:.0f} s left")
 
 
 def _fit(model, train_ds, epochs, callbacks, verbose=0):
@@ -251,8 +257,8 @@ def train_and_evaluate(
 ) -> dict:
     """Runs the protocol above and returns the metrics that `metrics.json` holds.
 
-    `callbacks` (e.g. `ProgressLog`) see the selection phase; `verbose` is Keras' (1: a
-    progress bar)."""
+    `callbacks` (e.g. `ProgressLog`) see the selection and the retraining; `verbose` is
+    Keras' (1: a progress bar)."""
     task = as_task(split, ns)
     run_dir = pathlib.Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -271,7 +277,7 @@ def train_and_evaluate(
         model = _compiled(build_model(task.train_rows("test")), config)
     if config.retrain and model.trainable_weights:
         _fit(model, task.train_dataset("test", config.batch_size, config.seed), best_epoch,
-             [keras.callbacks.TensorBoard(run_dir / "tb" / "final")], verbose)
+             [keras.callbacks.TensorBoard(run_dir / "tb" / "final"), *callbacks], verbose)
     model.save(run_dir / "model.keras")
 
     # 3. One evaluation on test.

@@ -129,7 +129,7 @@ def execute(run: Run, *, overwrite: bool = False, prefix: str = "", verbose: int
     def build(rows):
         return models.build(run.model, rows, **sizes, **run.hparams, seed=run.config.seed)
 
-    progress = [ProgressLog(logging.info, run.config.monitor, run.config.epochs, prefix)]
+    progress = [ProgressLog(logging.info, run.config.monitor, run.config.eval_every, prefix)]
     started = time.time()
     if run.kind == "selection":
         result = select(build, run.part.task, run.config, run.dir, callbacks=progress,

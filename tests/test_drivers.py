@@ -50,10 +50,13 @@ def test_a_table_run_logs_a_line_per_run_and_per_evaluation(drive, tmp_path, cap
     drive("table2", "--smoke", "--models=dae_ptr,mp", "--verbosity=0", f"--output_dir={tmp_path}")
     lines = [r.getMessage() for r in caplog.records]
     assert "run 1 of 2 (dae_ptr on lastfm-core5, seed 0): starting" in lines
-    evaluations = [m for m in lines if m.startswith("run 1 of 2 (dae_ptr") and "epoch" in m]
+    epochs = [m for m in lines if m.startswith("run 1 of 2 (dae_ptr") and "epoch" in m]
+    evaluations = [m for m in epochs if "val_ndcg@3 " in m]
     assert len(evaluations) == 2  # eval_every=1 for 2 epochs
-    assert "epoch 2/2: loss " in evaluations[1] and "val_ndcg@3 " in evaluations[1]
+    assert "epoch 2/2: loss " in evaluations[1]
     assert "(best " in evaluations[1] and "s left" in evaluations[1]
+    retraining = [m for m in epochs if "retraining" in m]  # for the selected epochs
+    assert retraining and retraining[-1].startswith("run 1 of 2 (dae_ptr on lastfm-core5, seed 0): epoch ")
     assert any(m.startswith("run 2 of 2: trained in") for m in lines)
 
 
