@@ -20,7 +20,7 @@ import pandas as pd
 from daeptr import plots, results
 from daeptr.topn import NS
 from experiments import cli, flags as flag_groups, plan, runs, tasks
-from experiments.settings import Settings, deterministic, resolve
+from experiments.settings import deterministic, resolve
 
 DATA = flag_groups.data()
 ITEM_DATA = flag_groups.item_data()
@@ -71,10 +71,7 @@ def run(experiment: str, arms: list[Arm]) -> str:
     frames = []
     for arm in arms:
         def base(part, arm=arm):
-            settings = resolve(arm.model, part.family, request)
-            hparams, train = runs.split_point(arm.settings)
-            return Settings({**settings.hparams, **hparams}, {**settings.train, **train},
-                            settings.sources)
+            return resolve(arm.model, part.family, request).at(arm.settings)
 
         frame = runs.grid(arm.model, parts, arm.points, seeds, root / arm.label, base,
                           mode=mode, overwrite=TRAINING.overwrite.value, progress=progress)

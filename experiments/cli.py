@@ -102,12 +102,9 @@ def check_model(name: str, label: str, hparams: dict, where: str) -> None:
     from daeptr import models
     from daeptr.data.splits import Posts
     from experiments import tasks
-    from experiments.settings import deterministic
 
     check_finite_values(where, hparams)
-    sizes = tasks.dummy_sizes(label)
-    if deterministic(name) and "num_tags" not in sizes:
-        sizes = dict(num_users=sizes["num_users"], num_items=1, num_tags=sizes["num_items"])
+    sizes = tasks.model_sizes(name, tasks.dummy_sizes(label))
     posts = Posts(np.array([0, 1], np.int32), np.array([0, 0], np.int32),
                   np.array([0, 1, 2]), np.array([0, 1], np.int32))
     try:

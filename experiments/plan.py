@@ -15,7 +15,7 @@ from absl import flags
 from daeptr import models
 from experiments import cli, settings as settings_lib, tasks
 from experiments import flags as flag_groups
-from experiments.runs import point_name, split_point
+from experiments.runs import point_name
 
 FLAGS = flags.FLAGS
 COMMON = ("learning_rate", "batch_size", "l2", "latent_dim", "corruption", "loss_reduction")
@@ -147,6 +147,6 @@ def check(names, label_list, req: settings_lib.Request, points=({},), point_flag
 
 
 def _check_one(name, label, base: settings_lib.Settings, point: dict, where: str) -> None:
-    hparams, train = split_point(point)
-    cli.check_model(name, label, {**base.hparams, **hparams}, where)
-    cli.check_train({**base.train, **train}, where, label)
+    settings = base.at(point)
+    cli.check_model(name, label, settings.hparams, where)
+    cli.check_train(settings.train, where, label)

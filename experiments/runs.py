@@ -48,12 +48,6 @@ def point_name(point: dict) -> str:
     return "_".join(f"{k}={v}" for k, v in point.items()) or "default"
 
 
-def split_point(point: dict) -> tuple[dict, dict]:
-    """(model hyper-parameters, training settings) of a point's settings."""
-    train = {k: v for k, v in point.items() if k in settings_lib.TRAIN_FIELDS or k == "monitor"}
-    return {k: v for k, v in point.items() if k not in train}, train
-
-
 def _jsonable(value):
     return json.loads(json.dumps(value, default=list))  # tuples → lists, as a record reads back
 
@@ -124,7 +118,7 @@ def execute(run: Run, *, overwrite: bool = False, prefix: str = "", verbose: int
             return json.loads((run.dir / RECORD).read_text())["result"], True
         logging.warning("re-running %s: %s", run.dir, reason)
         shutil.rmtree(run.dir)
-    sizes = model_sizes(run.model, run.part)
+    sizes = model_sizes(run.model, run.part.sizes)
 
     def build(rows):
         return models.build(run.model, rows, **sizes, **run.hparams, seed=run.config.seed)
@@ -175,10 +169,10 @@ def choose(model: str, parts: list[Part], base: settings_lib.Settings, options: 
     Runs live in `root/<part>/<model>/<option>/`."""
     rows = []
     for option in options:
-        hparams, train = split_point(option)
-        results = [progress(Run(model, part, {**base.hparams, **hparams},
-                                base.config(seed, **train), mode, "selection",
-                                root / part.label / model / point_name(option)), overwrite)
+        settings = base.at(option)
+        results = [progress(Run(model, part, settings.hparams, settings.config(seed), mode,
+                                "selection", root / part.label / model / point_name(option)),
+                            overwrite)
                    for part in parts for seed in seeds]
         rows.append({**option,
                      "best_epoch": float(np.mean([r["best_epoch"] for r in results])),
@@ -210,9 +204,7 @@ def grid(model: str, parts: list[Part], points: list[dict], seeds, root: pathlib
         base = base_settings(part)
         for point in points:
             point_dir = root / part.label / model / point_name(point)
-            hparams, train = split_point(point)
-            at_point = settings_lib.Settings({**base.hparams, **hparams},
-                                             {**base.train, **train}, base.sources)
+            at_point = base.at(point)
             for seed in seeds:
                 extra, seconds = {}, 0.0
                 if retune:
@@ -223,9 +215,7 @@ def grid(model: str, parts: list[Part], points: list[dict], seeds, root: pathlib
                     extra = {f"retuned_{name}": option[name],
                              "retune_valid": float(scores[at_point.train["monitor"]].max())}
                     seconds = float(scores["seconds"].sum())
-                    hparams_r, train_r = split_point(option)
-                    final = settings_lib.Settings({**at_point.hparams, **hparams_r},
-                                                  {**at_point.train, **train_r}, base.sources)
+                    final = at_point.at(option)
                 else:
                     final = at_point
                 result = progress(Run(model, part, final.hparams, final.config(seed), mode,

@@ -76,6 +76,17 @@ class Settings:
     def config(self, seed: int, **changes) -> TrainConfig:
         return TrainConfig(seed=seed, **{**self.train, **changes})
 
+    def at(self, point: dict) -> "Settings":
+        """These settings changed by `point` (model and training settings in one dict)."""
+        hparams, train = split_point(point)
+        return Settings({**self.hparams, **hparams}, {**self.train, **train}, self.sources)
+
+
+def split_point(point: dict) -> tuple[dict, dict]:
+    """(model hyper-parameters, training settings) of a dict of settings."""
+    train = {k: v for k, v in point.items() if k in TRAIN_FIELDS or k == "monitor"}
+    return {k: v for k, v in point.items() if k not in train}, train
+
 
 def chosen_path(tree: pathlib.Path, label: str, model: str) -> pathlib.Path:
     """Where `experiments.tune` writes the settings it chose for (data set label, model), for

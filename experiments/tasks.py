@@ -126,14 +126,14 @@ def load(label: str, options: DataOptions) -> list[Part]:
     return parts
 
 
-def model_sizes(name: str, part: Part) -> dict:
-    """The size arguments of model `name` on `part`: the count-based floors rank "tags",
-    which are items in top-N."""
+def model_sizes(name: str, sizes: dict) -> dict:
+    """The size arguments of model `name` on a part of `sizes`: the count-based floors rank
+    "tags", which are items in top-N."""
     from experiments.settings import deterministic
 
-    if "num_tags" in part.sizes or not deterministic(name):
-        return part.sizes
-    return dict(num_users=part.sizes["num_users"], num_items=1, num_tags=part.sizes["num_items"])
+    if "num_tags" in sizes or not deterministic(name):
+        return sizes
+    return dict(num_users=sizes["num_users"], num_items=1, num_tags=sizes["num_items"])
 
 
 def dummy_sizes(label: str) -> dict:
