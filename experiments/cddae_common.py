@@ -83,11 +83,16 @@ def run(experiment: str, arms: list[Arm]) -> str:
         grid = {k: sorted({p[k] for p in arm.points if k in p}) for k in keys}
         if grid:
             runs.write_hparams_config(root / arm.label, grid, ["pu@10", "ru@10"])
-    return summarize(experiment, root, pd.concat(frames, ignore_index=True), monitor, mode)
+    manifest = runs.write_manifest(root.parent, experiment, "cddae", cli.command(),
+                                   {"monitor": monitor, "mode": mode},
+                                   pd.concat(frames, ignore_index=True))
+    return render(manifest.parent, experiment, *runs.read_manifest(manifest)[2:])
 
 
-def summarize(experiment: str, root: pathlib.Path, runs: pd.DataFrame, monitor: str,
-              mode: str = "full") -> str:
+def render(directory: pathlib.Path, experiment: str, context: dict, runs: pd.DataFrame) -> str:
+    """Writes `<directory>/<experiment>.csv|md|png` from the rows of its manifest
+    (`experiments.report` calls this too); returns the Markdown."""
+    monitor, mode = context["monitor"], context["mode"]
     metric_columns = [f"{m}@{n}" for m in REPORTED for n in NS]
     grouped = runs.groupby("arm", sort=False)
     mean, std = grouped[metric_columns].mean(), grouped[metric_columns].std(ddof=1)
@@ -98,8 +103,7 @@ def summarize(experiment: str, root: pathlib.Path, runs: pd.DataFrame, monitor: 
     table["runs"] = grouped.size().to_numpy()
     sections = [
         f"# CDDAE {experiment.replace('cddae_', '').replace('exp', 'Experiment ')}: ML-100K"
-        + {"full": "", "quick": " (--quick: not a result)",
-           "smoke": " (--smoke: synthetic data; not a result)"}[mode],
+        + plan.MODE_TITLES[mode],
         "Ratings ≥ 4 are positives; the official folds u1–u5 (validation carved from each base, "
         "early stopping on " + monitor + "); all items but the user's training "
         "positives are ranked. Mean ± std over folds and seeds. P/R are the per-user Eq. 11–12, "
@@ -131,8 +135,8 @@ def summarize(experiment: str, root: pathlib.Path, runs: pd.DataFrame, monitor: 
                             **{f"{m}@N_std": std.loc[arm, f"{m}@{n}"] for m in CURVES}}
                            for arm in mean.index for n in NS])
     plots.sweep_figure(curves, "n", [f"{m}@N" for m in CURVES],
-                       root.parent / f"{experiment}.png", title=experiment)
-    return results.write_tables(root.parent, experiment, runs, sections)
+                       directory / f"{experiment}.png", title=experiment)
+    return results.write_tables(directory, experiment, runs, sections)
 
 
 def gains(mean: pd.DataFrame, arm: str, baseline: str, metric: str) -> np.ndarray:

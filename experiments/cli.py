@@ -15,6 +15,9 @@ import numpy as np
 from absl import app, flags
 
 FLAGS = flags.FLAGS
+_DRIVER = ["experiments"]  # the running driver's module, for `command`
+# Where data and results live, and how chatty: not part of what a command computes.
+PLACE_FLAGS = {"data_dir", "output_dir", "download", "overwrite", "verbose", "verbosity"}
 
 
 class FlagError(ValueError):
@@ -51,6 +54,9 @@ def _apply(defaults: dict | None) -> None:
 def run(main, defaults: dict | None = None) -> None:
     """`app.run(main)` with the driver's preset defaults and one-line errors."""
     _apply(defaults)
+    import __main__
+
+    _DRIVER[0] = __main__.__spec__.name if __main__.__spec__ else "experiments"
     app.run(_guarded(main))
 
 
@@ -62,11 +68,21 @@ def call(module, argv: list[str]) -> None:
     with flagsaver.flagsaver():
         FLAGS.unparse_flags()
         _apply(getattr(module, "DEFAULTS", None))
+        _DRIVER[0] = module.__name__
         try:
             rest = FLAGS([module.__name__, *argv])
         except flags.Error as err:
             raise SystemExit(f"error: {err}") from None
         _guarded(module.main)(rest)
+
+
+def command(**pinned) -> str:
+    """The running driver as a command line: `pinned` flags first, then every other flag
+    given on the command line that shapes the result (not where data or results live)."""
+    given = [line for name in sorted(FLAGS) if name not in PLACE_FLAGS | set(pinned)
+             and FLAGS[name].present for line in FLAGS[name].serialize().splitlines()]
+    return " ".join([f"python -m {_DRIVER[0]}", *(f"--{k}={v}" for k, v in pinned.items()),
+                     *given])
 
 
 def check_float_flags() -> None:

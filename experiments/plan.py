@@ -20,6 +20,9 @@ from experiments.runs import point_name
 FLAGS = flags.FLAGS
 COMMON = ("learning_rate", "batch_size", "l2", "latent_dim", "corruption", "loss_reduction")
 LENGTHS = ("epochs", "patience", "eval_every")
+# What every summary's title adds in a mode that is not a result.
+MODE_TITLES = {"full": "", "quick": " (--quick: K = 16, 2 epochs, one seed; not a result)",
+               "smoke": " (--smoke: synthetic data; not a result)"}
 
 
 def flag_error(fn, *args, **kwargs):

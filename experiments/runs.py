@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import pathlib
 import shutil
 import time
@@ -49,7 +50,8 @@ def point_name(point: dict) -> str:
 
 
 def _jsonable(value):
-    return json.loads(json.dumps(value, default=list))  # tuples → lists, as a record reads back
+    """`value` as it reads back from JSON: tuples become lists, NumPy scalars numbers."""
+    return json.loads(json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else list(v)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,33 +208,88 @@ def grid(model: str, parts: list[Part], points: list[dict], seeds, root: pathlib
             point_dir = root / part.label / model / point_name(point)
             at_point = base.at(point)
             for seed in seeds:
-                extra, seconds = {}, 0.0
+                extra = {}
                 if retune:
                     name, values = retune
                     option, scores = choose(model, [part], at_point, [{name: v} for v in values],
                                             [seed], point_dir / f"retune_{name}", mode=mode,
                                             overwrite=overwrite, progress=progress)
                     extra = {f"retuned_{name}": option[name],
-                             "retune_valid": float(scores[at_point.train["monitor"]].max())}
-                    seconds = float(scores["seconds"].sum())
+                             "retune_valid": float(scores[at_point.train["monitor"]].max()),
+                             # measured per run, so a sweep run in parts adds up to its cost
+                             "retune_seconds": float(scores["seconds"].sum())}
                     final = at_point.at(option)
                 else:
                     final = at_point
-                result = progress(Run(model, part, final.hparams, final.config(seed), mode,
-                                      "full", point_dir), overwrite)
+                run = Run(model, part, final.hparams, final.config(seed), mode, "full", point_dir)
+                result = progress(run, overwrite)
                 rows.append({"dataset": part.family, "part": part.label, **point, "seed": seed,
-                             **extra, "best_epoch": result["best_epoch"],
-                             # measured per run, so a sweep run in parts adds up to its cost
-                             "seconds": result["seconds"] + seconds,
-                             **{f"val_{k}": v for k, v in result["valid"].items()},
-                             **result["test"], **_by_input(result)})
+                             **extra, "run": str(run.dir), **measured(result)})
     return pd.DataFrame(rows)
+
+
+def measured(result: dict) -> dict:
+    """A full run's row of measurements, from its record's result: best epoch, seconds,
+    validation and test metrics, and the test metrics by kind of post."""
+    return {"best_epoch": result["best_epoch"], "seconds": result.get("seconds", float("nan")),
+            **{f"val_{k}": v for k, v in result["valid"].items()},
+            **result["test"], **_by_input(result)}
 
 
 def _by_input(result: dict) -> dict:
     """Test posts, Hit@3 and NDCG@3 on posts with and without input tags (tag tasks)."""
     return {f"{kind}_{k}": v for kind, values in result.get("test_by_input", {}).items()
             for k, v in values.items() if k in ("posts", "hit@3", "ndcg@3")}
+
+
+MANIFEST = ".manifest.json"
+
+
+def write_manifest(directory: pathlib.Path, name: str, kind: str, command: str, context: dict,
+                   rows: pd.DataFrame) -> pathlib.Path:
+    """`<directory>/<name>.manifest.json`: what a summary (table, sweep, experiment) is built
+    from: the command, the summary's `context` (title, settings and their sources, split
+    statistics) and one entry per run: its folder, relative to `directory`, and the keys the
+    summary groups by (model, data set, point, seed, …). The measurements are not copied:
+    `read_manifest` takes them from each run's record."""
+    entries = []
+    for row in rows.to_dict("records"):
+        run_dir = pathlib.Path(row.pop("run"))
+        own = measured(_record(run_dir)["result"])
+        entries.append({"run": os.path.relpath(run_dir, directory),
+                        **{k: v for k, v in row.items() if k not in own}})
+    path = directory / f"{name}{MANIFEST}"
+    write_json_atomic(path, _jsonable({"kind": kind, "command": command, "context": context,
+                                       "runs": entries}))
+    return path
+
+
+def read_manifest(path: pathlib.Path) -> tuple[str, str, dict, pd.DataFrame]:
+    """(kind, command, context, rows) of a manifest; each row is its entry's keys (`run`:
+    the folder relative to the manifest's) and the measurements in the run's record. Raises ValueError naming the file when
+    the manifest or a record is missing or unreadable."""
+    path = pathlib.Path(path)
+    try:
+        manifest = json.loads(path.read_text())
+        entries = manifest["runs"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"{path}: not a readable manifest ({type(err).__name__}: {err})") from None
+    rows = []
+    for entry in entries:
+        keys = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()}
+        rows.append({**keys, **measured(_record(path.parent / keys["run"])["result"])})
+    return manifest["kind"], manifest["command"], manifest["context"], pd.DataFrame(rows)
+
+
+def _record(run_dir: pathlib.Path) -> dict:
+    record = pathlib.Path(run_dir) / RECORD
+    try:
+        stored = json.loads(record.read_text())
+        stored["result"]["test"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"{record}: not a finished run's record ({type(err).__name__}: {err})"
+                         ) from None
+    return stored
 
 
 def write_hparams_config(root: pathlib.Path, swept: dict, metrics) -> None:

@@ -97,7 +97,10 @@ def run_sweep(preset: dict | None = None) -> str:
                       overwrite=TRAINING.overwrite.value, retune=retune,
                       verbose=int(TRAINING.verbose.value))
     runs.write_hparams_config(root, swept, metrics)
-    return summarize(root, frame, list(swept), retune, monitor, metrics)
+    context = {"model": name, "names": list(swept), "retune": retune, "monitor": monitor,
+               "metrics": metrics, "claims": CLAIMS.value, "mode": plan.mode()}
+    manifest = runs.write_manifest(root.parent, NAME.value, "sweep", cli.command(), context, frame)
+    return render(manifest.parent, NAME.value, *runs.read_manifest(manifest)[2:])
 
 
 def aggregate(runs: pd.DataFrame, names: list[str], columns: list[str]) -> pd.DataFrame:
@@ -109,8 +112,10 @@ def aggregate(runs: pd.DataFrame, names: list[str], columns: list[str]) -> pd.Da
     return summary
 
 
-def summarize(root: pathlib.Path, runs: pd.DataFrame, names: list[str], retune, monitor,
-              metrics: list[str]) -> str:
+def render(directory: pathlib.Path, name: str, context: dict, runs: pd.DataFrame) -> str:
+    """Writes `<directory>/<name>.csv|md|png` from the rows of the sweep's manifest
+    (`experiments.report` calls this too); returns the Markdown."""
+    names, retune, monitor, metrics = (context[k] for k in ("names", "retune", "monitor", "metrics"))
     columns = [*metrics, monitor]
     summary = aggregate(runs, names, columns)
     if retune:
@@ -142,10 +147,11 @@ def summarize(root: pathlib.Path, runs: pd.DataFrame, names: list[str], retune, 
 
     x = names[0]
     if len(names) == 1 and pd.api.types.is_numeric_dtype(summary[x]):
-        plots.sweep_figure(summary, x, metrics, root.parent / f"{NAME.value}.png",
-                           title=f"{MODEL.value}: {NAME.value}")
+        plots.sweep_figure(summary, x, metrics, directory / f"{name}.png",
+                           title=f"{context['model']}: {name}")
     sections = [
-        f"# Sweep {NAME.value}: {MODEL.value} over {', '.join(names)}",
+        f"# Sweep {name}: {context['model']} over {', '.join(names)}"
+        + plan.MODE_TITLES[context["mode"]],
         "Each point: selection on validation (early stopping), retraining, one test evaluation; "
         "mean ± std over seeds (and folds). Every run's settings are in its config.json.",
         results.markdown_table(view, [False] * (len(view.columns) - 1) + [True]),
@@ -153,20 +159,21 @@ def summarize(root: pathlib.Path, runs: pd.DataFrame, names: list[str], retune, 
         "never used to choose):",
         results.markdown_table(pd.DataFrame(best_rows)),
     ]
-    if CLAIMS.value:
-        sections.append(f"The paper: {CLAIMS.value}")
+    if context["claims"]:
+        sections.append(f"The paper: {context['claims']}")
     sections += ["Cost: each run's measured wall time (selection, retraining, test evaluation"
                  + (", and the selection runs that chose the retuned value" if retune else "")
                  + "), summed; a sweep run in parts adds up to its whole cost.",
                  results.markdown_table(cost_table(runs), [False, True, True, True])]
-    return results.write_tables(root.parent, NAME.value, runs, sections)
+    return results.write_tables(directory, name, runs, sections)
 
 
 def cost_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Runs and hours per data set and in all; runs stored without a time are counted apart."""
     def row(name, group):
         timed = group["seconds"].notna()
-        return {"dataset": name, "runs": len(group), "hours": f"{group['seconds'].sum() / 3600:.2f}",
+        seconds = group["seconds"] + group.get("retune_seconds", 0.0)
+        return {"dataset": name, "runs": len(group), "hours": f"{seconds.sum() / 3600:.2f}",
                 "runs without a stored time": int((~timed).sum())}
     rows = [row(name, group) for name, group in runs.groupby("dataset", sort=False)]
     return pd.DataFrame(rows + [row("all", runs)])

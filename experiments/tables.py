@@ -3,12 +3,17 @@
 Runs go through the run loop (`experiments.runs`: one folder per run, reused only when its
 record matches exactly) under `<tree>/<table>/<data set>/<model>/default/seed<k>-<digest>/`,
 with the settings of `experiments.settings` (starting points, tuned choices, flags). The
-table is rebuilt from the runs' records, never from stdout: `<tree>/<table>.csv|md` and
-`<tree>/<table>/runs.csv`, where <tree> is --output_dir (its `quick/` or `smoke/` subfolder
+table is rendered from the runs' records, never from stdout: the driver writes
+`<tree>/<table>.manifest.json` (the command, the settings used, the split, the run folders;
+`experiments.runs.write_manifest`) and renders `<tree>/<table>.csv|md` and
+`<tree>/<table>/runs.csv` from it as `python -m experiments.report` does, where <tree> is --output_dir (its `quick/` or `smoke/` subfolder
 for those modes, whose tables say so in their title).
 """
 
 from __future__ import annotations
+
+import dataclasses
+import pathlib
 
 import numpy as np
 import pandas as pd
@@ -16,7 +21,8 @@ from absl import flags
 
 from daeptr import models, results
 from daeptr.evaluate import NS
-from experiments import flags as flag_groups, plan, runs, tasks
+from daeptr.training import TrainConfig
+from experiments import cli, flags as flag_groups, plan, runs, tasks
 from experiments.settings import deterministic, parse_model_seeds, resolve
 
 DATA = flag_groups.data()
@@ -27,8 +33,6 @@ MODEL_SEEDS = flags.DEFINE_multi_string(
     "model_seeds", [], "MODEL:S1,S2: other seeds for one model than --seeds, e.g. fewer for "
     "an expensive one (abnt:0).")
 DEFAULTS = {"seeds": ["0", "1", "2", "3", "4"]}  # a table's default: five seeds
-MODE_TITLES = {"full": "", "quick": " (--quick: K = 16, 2 epochs, one seed; not a result)",
-               "smoke": " (--smoke: synthetic data; not a result)"}
 
 
 def run_table(table: str) -> str:
@@ -52,11 +56,26 @@ def run_table(table: str) -> str:
         frame = runs.grid(name, [part], [{}], name_seeds, table_dir, lambda _, s=used[name]: s,
                           mode=mode, overwrite=TRAINING.overwrite.value, progress=progress)
         frames.append(frame.assign(model=name))
-    rows = pd.concat(frames, ignore_index=True)
-    frame, sections = summarize(table, rows, paper, f"{dataset} core-{core}{MODE_TITLES[mode]}",
-                                used, part.task.split)
-    markdown = results.write_tables(request.tree, table, frame, sections)
-    rows.to_csv(table_dir / "runs.csv", index=False)
+    split = part.task.split
+    context = {
+        "title": f"{dataset} core-{core}{plan.MODE_TITLES[mode]}",
+        "used": {name: {"hparams": s.hparams, "train": s.train, "sources": s.sources}
+                 for name, s in used.items()},
+        "split": {"tags": split.num_tags, "test_posts": len(split.eval_posts("test")),
+                  "fingerprint": split.fingerprint(), "tie_break": split.tie_break,
+                  "split_seed": split.seed}}
+    manifest = runs.write_manifest(request.tree, table, "table", cli.command(), context,
+                                   pd.concat(frames, ignore_index=True))
+    return render(manifest.parent, table, *runs.read_manifest(manifest)[2:])
+
+
+def render(directory, table: str, context: dict, rows: pd.DataFrame) -> str:
+    """Writes `<directory>/<table>.csv|md` and `<directory>/<table>/runs.csv` from the rows
+    of its manifest (`experiments.report` calls this too); returns the Markdown."""
+    paper = results.PAPER_TABLES[table][2]
+    frame, sections = summarize(table, rows, paper, context)
+    markdown = results.write_tables(directory, table, frame, sections)
+    rows.to_csv(pathlib.Path(directory) / table / "runs.csv", index=False)
     return markdown
 
 
@@ -74,9 +93,10 @@ def _mean_std(mean: float, std: float) -> str:
     return f"{mean:.5f}" + ("" if std != std else f" ± {std:.5f}")
 
 
-def summarize(table, runs: pd.DataFrame, paper: dict, title: str, used: dict, split):
+def summarize(table, runs: pd.DataFrame, paper: dict, context: dict):
     """The long frame (model, metric, mean, std, seeds, paper, relative difference) and the
-    Markdown sections of the table."""
+    Markdown sections of the table (`context`: its title, the settings used, the split)."""
+    split = context["split"]
     records = []
     for name, group in runs.groupby("model", sort=False):
         for metric in METRICS:
@@ -99,10 +119,10 @@ def summarize(table, runs: pd.DataFrame, paper: dict, title: str, used: dict, sp
                             for m in METRICS},
                          "seeds": frame.groupby("model", sort=False)["seeds"].first().to_numpy()})
     sections = [
-        f"# Table {table.removeprefix('table')}: {title}",
-        f"Full ranking of all {split.num_tags} tags except the post's input tags; "
-        f"{len(split.eval_posts('test'))} test posts; split {split.fingerprint()[:12]} "
-        f"(tie_break={split.tie_break}, split_seed={split.seed}). Mean ± std over seeds.",
+        f"# Table {table.removeprefix('table')}: {context['title']}",
+        f"Full ranking of all {split['tags']} tags except the post's input tags; "
+        f"{split['test_posts']} test posts; split {split['fingerprint'][:12]} "
+        f"(tie_break={split['tie_break']}, split_seed={split['split_seed']}). Mean ± std over seeds.",
         results.markdown_table(ours, [False] * (len(METRICS) + 1) + [True]),
     ]
     beside = frame[frame["paper"].notna()].copy()
@@ -121,7 +141,7 @@ def summarize(table, runs: pd.DataFrame, paper: dict, title: str, used: dict, sp
                  "(--tuned_from), as committed in experiments/validated.json with the command "
                  "behind each value; flag = command line; no source = the model class' "
                  "default):",
-                 results.markdown_table(hyperparameter_table(used)),
+                 results.markdown_table(hyperparameter_table(context["used"])),
                  "By kind of test post (mean over seeds; single-tag posts are ranked from an "
                  "empty input):", results.markdown_table(by_kind(runs))]
     return frame, sections
@@ -141,12 +161,14 @@ def improvement_over_pitf(frame: pd.DataFrame, table: str) -> pd.DataFrame | Non
 
 
 def hyperparameter_table(used: dict) -> pd.DataFrame:
+    """One row per model: every setting with its source (`used`: model → hparams, train
+    settings, sources)."""
     rows = []
     for name, settings in used.items():
-        hparams, train, sources = settings.hparams, settings.config(0), settings.sources
-        values = {**models.hyperparameters(name), **hparams}
+        sources, defaults = settings["sources"], dataclasses.asdict(TrainConfig())
+        values = {**models.hyperparameters(name), **settings["hparams"]}
         if not deterministic(name):
-            values.update({k: getattr(train, k)
+            values.update({k: settings["train"].get(k, defaults[k])
                            for k in ("learning_rate", "batch_size", "epochs", "patience")})
         rows.append({"model": name, "settings": ", ".join(
             f"{k}={v}" + (f" ({sources[k]})" if k in sources else "") for k, v in values.items())})

@@ -19,7 +19,6 @@ from __future__ import annotations
 import itertools
 import json
 
-from absl import flags
 
 from daeptr import models, results
 from daeptr.training import write_json_atomic
@@ -62,7 +61,7 @@ def main(argv):
         chosen_file = root / "chosen.json"
         chosen = json.loads(chosen_file.read_text()) if chosen_file.exists() else {}
         # Each value with the command that chose it, as `experiments.promote` commits it.
-        source = command(label, name)
+        source = cli.command(dataset=label, model=name)
         write_json_atomic(chosen_file, {**chosen, **{k: {"value": v, "source": source}
                                                      for k, v in best.items()}})
     fixed = {**models.hyperparameters(name), **base.hparams, **base.train}
@@ -70,23 +69,13 @@ def main(argv):
     print(results.write_tables(
         root, "tune_" + ("_".join(grid) or "default"), frame,
         [f"# Validation search: {name} on {label} (seeds {', '.join(map(str, seeds))})"
-         + ("" if plan.mode() == "full" else f" (--{plan.mode()}: not a result)"),
+         + plan.MODE_TITLES[plan.mode()],
          "Fixed: " + ", ".join(f"{k}={v}" for k, v in fixed.items() if k not in grid) + ".",
          results.markdown_table(frame),
          (f"Chosen (by {monitor}, mean over seeds and folds, written to chosen.json): "
           + ", ".join(f"{k}={v}" for k, v in best.items())
           + (f"; on the edge of the grid: {', '.join(edge)}" if edge else "") + "."
           if chooses else "Nothing chosen: a single point or a --quick / --smoke run.")]))
-
-
-def command(label: str, model: str) -> str:
-    """The search as a command line: data set, model, grid and every other flag given that
-    shapes it (not where data or results live)."""
-    skip = {"dataset", "model", "data_dir", "output_dir", "download", "overwrite", "verbose",
-            "verbosity"}
-    given = [line for name in sorted(flags.FLAGS) if name not in skip and flags.FLAGS[name].present
-             for line in flags.FLAGS[name].serialize().splitlines()]
-    return " ".join(["python -m experiments.tune", f"--dataset={label}", f"--model={model}", *given])
 
 
 if __name__ == "__main__":
