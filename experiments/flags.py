@@ -35,10 +35,10 @@ def data() -> types.SimpleNamespace:
         split_seed=flags.DEFINE_integer("split_seed", 0, "Seed of the split's random choices "
                                         "(tie break; ML-100K validation carve-out)."),
         valid_min_tags=flags.DEFINE_enum(
-            "valid_min_tags", "3", ["2", "3"],
-            "Tag data sets: posts of at least this many tags give a validation tag (3: every "
-            "validation post keeps an input tag; 2: a 2-tag post validates from an empty "
-            "input, as a 1-tag post is tested)."),
+            "valid_min_tags", "2", ["2", "3"],
+            "Tag data sets: posts of at least this many tags give a validation tag (2: a 2-tag "
+            "post validates from an empty input, as a 1-tag post is tested, so validation "
+            "sees the test's kinds of post; 3: every validation post keeps an input tag)."),
         smoke=flags.DEFINE_bool(
             "smoke", False, "Run the real code path in seconds on small synthetic data made "
             "by the package (no data folder needed); results go to <output_dir>/smoke/."),

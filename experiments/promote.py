@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 
-from daeptr.training import write_json_atomic
+from daeptr import results
 from experiments import cli, flags as flag_groups, plan
-from experiments.settings import chosen_path
+from experiments.settings import chosen_path, format_validated
 
 DATA = flag_groups.data()
 DATASET = flag_groups.dataset()
@@ -27,7 +27,7 @@ def promote(chosen: dict, validated_path, label: str, model: str) -> dict:
     data = json.loads(validated_path.read_text()) if validated_path.exists() else {}
     entry = data.setdefault(label, {}).setdefault(model, {})
     entry.update(chosen)
-    write_json_atomic(validated_path, data)
+    results._atomic_write(validated_path, format_validated(data))
     return entry
 
 

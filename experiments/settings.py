@@ -102,6 +102,18 @@ def read_validated(path=VALIDATED) -> dict:
         raise ValueError(f"{path}: not a readable settings file ({err})") from None
     return {label: models_ for label, models_ in data.items() if not label.startswith("_")}
 
+def format_validated(data: dict) -> str:
+    """A validated-settings file's text: one line per value, so that a change to one value
+    is a one-line diff."""
+    def block(items, indent, leaf):
+        pad = " " * indent
+        rows = [f"{pad}{json.dumps(k)}: " + (json.dumps(v, ensure_ascii=False) if leaf(v)
+                                            else block(v.items(), indent + 2, leaf))
+                for k, v in items]
+        return "{\n" + ",\n".join(rows) + "\n" + " " * (indent - 2) + "}"
+    return block(data.items(), 2, lambda v: not isinstance(v, dict) or "value" in v) + "\n"
+
+
 def resolve(name: str, label: str, request: Request) -> Settings:
     """The settings of model `name` on the data set `label` (`lastfm-core5`, `ml100k`)."""
     dataset = label.split("-")[0]

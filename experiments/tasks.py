@@ -26,7 +26,7 @@ class DataOptions:
     tie_break: str = "random"
     split_seed: int = 0
     smoke: bool = False
-    valid_min_tags: int = 3
+    valid_min_tags: int = 2
     user_features: tuple[str, ...] = ("id", "gender")
     valid_fraction: float = 0.1
 

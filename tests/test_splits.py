@@ -43,8 +43,9 @@ EXPECTED_POSTS = [
 
 @pytest.fixture(params=["random", "tag_id"])
 def split(request) -> TagSplit:
-    # Without ties the tie-break rule cannot matter.
-    return leave_last_tag_out(frame(ROWS), tie_break=request.param, seed=3)
+    # Without ties the tie-break rule cannot matter. The hand-made layout below is the
+    # 3-tag validation rule's; the default rule's is tested on its own further down.
+    return leave_last_tag_out(frame(ROWS), tie_break=request.param, seed=3, valid_min_tags=3)
 
 
 def csr(posts: Posts) -> list[list[int]]:
@@ -73,7 +74,8 @@ def test_split_layout(split):
 
 def test_split_does_not_depend_on_row_order(split):
     shuffled = frame(ROWS).sample(frac=1.0, random_state=1)
-    other = leave_last_tag_out(shuffled, tie_break=split.tie_break, seed=split.seed)
+    other = leave_last_tag_out(shuffled, tie_break=split.tie_break, seed=split.seed,
+                                valid_min_tags=split.valid_min_tags)
     for name in ("user", "item", "indptr", "tag", "role", "last_tied"):
         np.testing.assert_array_equal(getattr(other, name), getattr(split, name))
 
@@ -168,8 +170,8 @@ TIED = [
 ]
 
 
-def test_tie_break_tag_id():
-    split = leave_last_tag_out(frame(TIED), tie_break="tag_id")
+def test_tie_break_tag_id():  # under the 3-tag validation rule, as hand-computed
+    split = leave_last_tag_out(frame(TIED), tie_break="tag_id", valid_min_tags=3)
     assert split.last_tied.tolist() == [True, False, True, False]
     assert split.statistics()["tied_posts"] == 2
     # post (1, 1): tied 11, 12, 13 at t=9 -> test 13 (highest id), validation 12
@@ -180,14 +182,15 @@ def test_tie_break_tag_id():
     assert split.tag[7:9].tolist() == [0, 1] and split.role[7:9].tolist() == [FIT, TEST]
     assert split.eval_posts("test").target.tolist() == [3, 2, 1, 2]
     # deterministic: the seed does not matter
-    other = leave_last_tag_out(frame(TIED).iloc[::-1], tie_break="tag_id", seed=99)
+    other = leave_last_tag_out(frame(TIED).iloc[::-1], tie_break="tag_id", seed=99,
+                               valid_min_tags=3)
     np.testing.assert_array_equal(other.tag, split.tag)
     np.testing.assert_array_equal(other.role, split.role)
 
 
 def test_tie_break_random_only_among_tied():
     for seed in range(20):
-        split = leave_last_tag_out(frame(TIED), tie_break="random", seed=seed)
+        split = leave_last_tag_out(frame(TIED), tie_break="random", seed=seed, valid_min_tags=3)
         targets = split.eval_posts("test").target.tolist()
         assert targets[0] in (1, 2, 3) and targets[1] == 2 and targets[2] in (0, 1) and targets[3] == 2
         valid = split.eval_posts("valid").target.tolist()
@@ -317,8 +320,8 @@ def test_save_overwrites(tmp_path):
     assert TagSplit.load(path).fingerprint() == second.fingerprint()
 
 
-def test_valid_min_tags_2_validates_two_tag_posts_from_an_empty_input():
-    split = leave_last_tag_out(frame(ROWS), seed=3, valid_min_tags=2)
+def test_by_default_two_tag_posts_validate_from_an_empty_input():
+    split = leave_last_tag_out(frame(ROWS), seed=3)
     roles = [r.tolist() for _, r in posts_of(split)]
     assert roles == [[FIT, VALID, TEST], [VALID, TEST], [TEST], [FIT, FIT, VALID, TEST]]
     posts = split.eval_posts("valid")
@@ -328,8 +331,9 @@ def test_valid_min_tags_2_validates_two_tag_posts_from_an_empty_input():
     assert csr(split.train_posts("valid")) == [[0], [3, 0]]
     assert csr(split.train_posts("test")) == [[0, 1], [2], [3, 0, 2]]
     assert split.statistics()["valid_posts"] == 3
-    default = leave_last_tag_out(frame(ROWS), seed=3)
-    assert default.valid_min_tags == 3 and default.fingerprint() != split.fingerprint()
+    assert split.valid_min_tags == 2
+    rule3 = leave_last_tag_out(frame(ROWS), seed=3, valid_min_tags=3)
+    assert rule3.fingerprint() != split.fingerprint()
 
 
 def test_valid_min_tags_is_checked():

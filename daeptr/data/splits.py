@@ -76,7 +76,7 @@ class TagSplit:
     num_tags: int
     tie_break: str
     seed: int
-    valid_min_tags: int = 3  # posts of at least this many tags give a validation tag
+    valid_min_tags: int = 2  # posts of at least this many tags give a validation tag
 
     @property
     def num_posts(self) -> int:
@@ -178,7 +178,7 @@ def _check_phase(phase: str) -> None:
 
 def leave_last_tag_out(
     assignments: pd.DataFrame, *, tie_break: str = "random", seed: int = 0,
-    valid_min_tags: int = 3,
+    valid_min_tags: int = 2,
 ) -> TagSplit:
     """Splits tag assignments (user, item, tag, timestamp) into a TagSplit.
 
@@ -233,7 +233,7 @@ def leave_last_tag_out(
 
 
 def core_split(assignments: pd.DataFrame, core: int, *, tie_break: str = "random",
-               seed: int = 0, valid_min_tags: int = 3) -> TagSplit:
+               seed: int = 0, valid_min_tags: int = 2) -> TagSplit:
     """The leave-last-tag-out split of the p-core of `assignments`."""
     from daeptr.data.pcore import p_core
 
@@ -242,7 +242,7 @@ def core_split(assignments: pd.DataFrame, core: int, *, tie_break: str = "random
 
 
 def load_tag_split(dataset: str, core: int, *, data_dir=None, download: bool = True,
-                   tie_break: str = "random", seed: int = 0, valid_min_tags: int = 3) -> TagSplit:
+                   tie_break: str = "random", seed: int = 0, valid_min_tags: int = 2) -> TagSplit:
     """Load → p-core → split: the one way every driver makes a tag split of a data set."""
     from daeptr.data.datasets import load_tags
 
