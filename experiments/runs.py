@@ -157,7 +157,7 @@ class Progress:
         left = elapsed / self.done * (self.total - self.done)
         logging.info("run %d of %d: %s in %.1f s, %s %.5f (best epoch %s); %.0f s elapsed, "
                      "about %.0f s left", self.done, self.total,
-                     "reused" if reused else "trained", result.get("seconds", 0.0), monitor,
+                     "reused, trained earlier" if reused else "trained", result.get("seconds", 0.0), monitor,
                      score, result.get("best_epoch"), elapsed, left)
         return result
 

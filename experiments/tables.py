@@ -125,13 +125,14 @@ def summarize(table, runs: pd.DataFrame, paper: dict, context: dict):
         f"(tie_break={split['tie_break']}, split_seed={split['split_seed']}). Mean ± std over seeds.",
         results.markdown_table(ours, [False] * (len(METRICS) + 1) + [True]),
     ]
-    beside = frame[frame["paper"].notna()].copy()
-    if not beside.empty:
-        view = pd.DataFrame({
-            "model": beside["model"], "metric": beside["metric"],
-            "ours": beside["mean"], "paper": beside["paper"],
-            "relative difference": [f"{100 * r:+.1f}%" for r in beside["relative_difference"]]})
-        sections += ["Beside the paper:", results.markdown_table(view)]
+    beside = frame[frame["paper"].notna()]
+    if not beside.empty:  # one row per model: ours / the paper's (relative difference)
+        cells = beside.assign(cell=[f"{o:.4f} / {p:.4f} ({100 * r:+.1f}%)" for o, p, r in
+                                    zip(beside["mean"], beside["paper"], beside["relative_difference"])])
+        view = cells.pivot(index="model", columns="metric", values="cell").reindex(
+            index=beside["model"].unique(), columns=METRICS).reset_index()
+        sections += ["Beside the paper (ours / the paper's, relative difference):",
+                     results.markdown_table(view)]
     improvements = improvement_over_pitf(frame, table)
     if improvements is not None:
         sections += ["DAE-PTR over PITF (relative, means over seeds; the paper's §5.4 quotes "
