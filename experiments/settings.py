@@ -199,6 +199,22 @@ def parse_grid(specs, model: str, flag: str = "--grid") -> dict[str, list]:
     return grid
 
 
+def parse_settings(specs, model: str, flag: str) -> dict:
+    """`NAME=VALUE` specs of one model's settings → {name: value}; ValueError naming the
+    flag and the spec."""
+    out = {}
+    for spec in specs:
+        name, sep, text = spec.partition("=")
+        if not sep or name not in settable(model):
+            raise ValueError(f"{flag}={spec!r}: expected NAME=VALUE with NAME one of "
+                             f"{settable(model)} ({model})")
+        try:
+            out[name] = parse_value(name, text, models.hyperparameters(model).get(name))
+        except ValueError as err:
+            raise ValueError(f"{flag}={spec!r}: {err}") from None
+    return out
+
+
 def parse_hparams(specs) -> dict[str, dict]:
     """`MODEL.NAME=VALUE` specs → {model: {name: value}}."""
     out: dict[str, dict] = {}
