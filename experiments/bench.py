@@ -517,11 +517,11 @@ def markdown(result: dict) -> str:
     return "\n\n".join(lines) + "\n"
 
 
-def write(out: pathlib.Path, result: dict, text: str) -> pathlib.Path:
-    """`out/bench.json` (`result`) and `out/bench.md` (`text`)."""
+def write(out: pathlib.Path, result: dict, report: str) -> pathlib.Path:
+    """`out/bench.json` (`result`) and `out/bench.md` (`report`)."""
     out.mkdir(parents=True, exist_ok=True)
     for name, text in (("bench.json", json.dumps(result, indent=2, default=str)),
-                       ("bench.md", text)):
+                       ("bench.md", report)):
         tmp = out / (name + ".tmp")
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, out / name)
@@ -552,12 +552,12 @@ def settings_from_flags() -> Settings:
 
 # ---- end to end ----------------------------------------------------------------------------
 
-def end_to_end_settings(label: str, tree: pathlib.Path, mode: str
+def end_to_end_settings(label: str, tree: pathlib.Path, mode: str, specs: list[str]
                         ) -> dict[str, settings_lib.Settings]:
     """The settings of the two runs, checked as the drivers check theirs: "before", today's
     (float32, a constant learning rate, the committed validated settings, the mode's sizes),
-    and "after", those changed by --after."""
-    after = plan.flag_error(settings_lib.parse_settings, AFTER.value, "dae_ptr", "--after")
+    and "after", those changed by the NAME=VALUE `specs` of --after."""
+    after = plan.flag_error(settings_lib.parse_settings, specs, "dae_ptr", "--after")
     request = settings_lib.Request(tree, mode=mode, validated=settings_lib.read_validated())
     before = settings_lib.resolve("dae_ptr", label, request).at(dict(runs.NEUTRAL_TRAIN))
     arms = {"before": before, "after": before.at(after)}
@@ -566,23 +566,26 @@ def end_to_end_settings(label: str, tree: pathlib.Path, mode: str
     return arms
 
 
-def run_end_to_end(label: str, options: tasks.DataOptions, arms: dict, tree: pathlib.Path,
+def run_end_to_end(label: str, options: tasks.DataOptions, arms: dict, root: pathlib.Path,
                    mode: str) -> dict:
     """One whole DAE-PTR run of seed 0 on `label` per arm, one after the other, through the
-    run loop (as a table runs it; re-run if it exists): seconds, validation and test NDCG@3."""
+    run loop (as a table runs it, under `root`; re-run if it exists): seconds, validation and
+    test NDCG@3."""
     device = describe_device()
     started = time.perf_counter()
     part, = tasks.load(label, options)
     out = {}
     for name, settings in arms.items():
         run = runs.Run("dae_ptr", part, settings.hparams, settings.config(seed=0), mode, "full",
-                       tree / "bench" / "end_to_end" / part.label / "dae_ptr" / name)
+                       root / part.label / "dae_ptr" / name)
         result, _ = runs.execute(run, overwrite=True, prefix=f"{name}: ")
         out[name] = {"hparams": settings.hparams, "train": settings.train, "run": str(run.dir),
                      "seconds": result["seconds"], "best_epoch": result["best_epoch"],
                      "epochs_run": result["epochs_run"], "val_ndcg@3": result["valid"]["ndcg@3"],
                      "test_ndcg@3": result["test"]["ndcg@3"], "test_hit@3": result["test"]["hit@3"]}
-    return {"settings": {"dataset": label, "mode": mode, "after": list(AFTER.value)},
+    first, *others = ({**a.hparams, **a.train} for a in arms.values())
+    changed = {k: v for other in others for k, v in other.items() if first.get(k) != v}
+    return {"settings": {"dataset": label, "mode": mode, "changed": changed},
             "device": device, "device_summary": describe(device), "tensorflow": tf.__version__,
             "split": part.fingerprint, "end_to_end": out, "total_s": time.perf_counter() - started}
 
@@ -599,7 +602,8 @@ def end_to_end_markdown(result: dict) -> str:
         + ("" if s["mode"] == "full" else f" (--{s['mode']})"),
         f"Device: {result['device_summary']}; TensorFlow {result['tensorflow']}. One seed "
         "(selection, retraining, one test evaluation) per row, one after the other. before: "
-        f"today's settings; after: {', '.join(s['after']) or 'the same'}.",
+        "today's settings; after: "
+        + (", ".join(f"{k}={v}" for k, v in s["changed"].items()) or "the same") + ".",
         results.markdown_table(frame, [False, True, True, True, True])]) + "\n"
 
 
@@ -611,9 +615,10 @@ def main(argv: Sequence[str]):
             raise cli.FlagError(f"--dataset={label}: the benchmark runs on lastfm-coreP or "
                                 "ml10m-coreP")
         tree = plan.tree()
-        arms = end_to_end_settings(label, tree, plan.mode())
-        result = run_end_to_end(label, plan.data_options(), arms, tree, plan.mode())
-        text, out = end_to_end_markdown(result), tree / "bench" / "end_to_end"
+        arms = end_to_end_settings(label, tree, plan.mode(), AFTER.value)
+        out = tree / "bench" / "end_to_end"
+        result = run_end_to_end(label, plan.data_options(), arms, out, plan.mode())
+        text = end_to_end_markdown(result)
     else:
         settings = settings_from_flags()
         tree = plan.tree()

@@ -119,7 +119,9 @@ def test_smoke_end_to_end_runs_before_and_after_settings_one_after_the_other(tmp
     cli.call(bench, ["--smoke", "--end_to_end", "--after=precision=mixed_bfloat16,schedule=cosine",
                      f"--output_dir={tmp_path}"])
     out = tmp_path / "smoke" / "bench" / "end_to_end"
-    arms = json.loads((out / "bench.json").read_text())["end_to_end"]
+    result = json.loads((out / "bench.json").read_text())
+    assert result["settings"]["changed"] == {"precision": "mixed_bfloat16", "schedule": "cosine"}
+    arms = result["end_to_end"]
     assert list(arms) == ["before", "after"]
     for arm in arms.values():
         assert arm["seconds"] > 0 and 0 <= arm["val_ndcg@3"] <= 1 and 0 <= arm["test_ndcg@3"] <= 1
