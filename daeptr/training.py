@@ -8,7 +8,9 @@ Protocol (BUILD_NOTES.md, "Training protocol"):
      `eval_every` epochs rank the validation tags (`RankingEvaluation` adds `val_hit@N` and
      `val_ndcg@N` to the logs); early stopping on `monitor` keeps the best epoch.
   2. Final: retrain from scratch on all training tags for the selected number of epochs
-     (`retrain=True`), or keep the selected model (`retrain=False`, faster).
+     (`retrain=True`), or keep the selected model (`retrain=False`, faster). Every epoch
+     has the learning rate of the schedule (`TrainConfig.learning_rate_at`), a function of
+     the epoch alone, so the retraining's epochs take the selection's rates.
   3. Test: rank the test tags once.
 A run folder holds TensorBoard logs (scalars + HParams), the best selection checkpoint, the
 final model, `config.json`, `metrics.json`, `history.csv` and optionally `ranks.npy`.
@@ -33,7 +35,10 @@ import tensorflow as tf
 from daeptr.data.splits import Posts, TagSplit
 from daeptr.evaluate import NS, evaluate
 from daeptr.metrics import ranking_metrics
+from daeptr.models.base import PRECISIONS, dtype_policy
 from daeptr.pipeline import max_width, post_dataset
+
+SCHEDULES = ("constant", "cosine", "linear")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +58,12 @@ class TrainConfig:
     # XLA: "auto" means off on a CPU in Keras 3; on for the 2-core CPU it makes the sparse
     # DAE-PTR step 1.7x faster (experiments/bench.py), and it is the usual choice on GPUs.
     jit_compile: bool | str = True
+    # "mixed_bfloat16": trained models compute in bfloat16, with float32 variables, objective
+    # and scores (daeptr/models/base.py).
+    precision: str = "float32"
+    # The learning rate of each epoch, `learning_rate_at`.
+    schedule: str = "constant"
+    warmup_epochs: int = 0
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "patience", "eval_every", "eval_batch_size"):
@@ -65,6 +76,36 @@ class TrainConfig:
                              f"would run), got {self.eval_every}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if not 0 <= self.warmup_epochs < self.epochs:
+            raise ValueError(f"warmup_epochs must be >= 0 and < epochs={self.epochs}, got "
+                             f"{self.warmup_epochs}")
+
+    def learning_rate_at(self, epoch: int) -> float:
+        """The learning rate η_e of epoch e (0-based), with η = `learning_rate`, W =
+        `warmup_epochs` and E = `epochs`:
+
+            warm-up, e < W:   η (e + 1) / (W + 1)           from about 0 up to η
+            then, p = (e − W) / (E − W) ∈ [0, 1):
+              constant        η
+              cosine          η (1 + cos πp) / 2           from η towards 0
+              linear          η (1 − p)
+
+        The schedule's length is the epoch budget E, wherever early stopping ends, so that it
+        depends on the epoch alone and the retraining replays the selection's rates.
+        """
+        eta, warm = self.learning_rate, self.warmup_epochs
+        if epoch < warm:
+            return float(eta * (epoch + 1) / (warm + 1))
+        progress = (epoch - warm) / (self.epochs - warm)
+        if self.schedule == "cosine":
+            return float(eta * (1 + math.cos(math.pi * progress)) / 2)
+        if self.schedule == "linear":
+            return float(eta * (1 - progress))
+        return float(eta)
 
 
 class RankingEvaluation(keras.callbacks.Callback):
@@ -205,8 +246,7 @@ def select(
     task = as_task(split, ns)
     run_dir = pathlib.Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    keras.utils.set_random_seed(config.seed)
-    model = _compiled(build_model(task.train_rows("valid")), config)
+    model = _built(build_model, task.train_rows("valid"), config)
     monitor = config.monitor
     if not model.trainable_weights:  # a count-based floor: nothing to fit or to stop
         valid, _, _ = task.evaluate(model, "valid", config.eval_batch_size)
@@ -219,6 +259,7 @@ def select(
         task.train_dataset("valid", config.batch_size, config.seed),
         config.epochs,
         [
+            _schedule(config),
             RankingEvaluation(task, config.eval_every, batch_size=config.eval_batch_size),
             # Restores the best evaluation's weights at the end, stopped early or not.
             keras.callbacks.EarlyStopping(monitor, mode="max", patience=config.patience,
@@ -273,11 +314,11 @@ def train_and_evaluate(
 
     # 2. Final model on all training data.
     if config.retrain:
-        keras.utils.set_random_seed(config.seed)
-        model = _compiled(build_model(task.train_rows("test")), config)
+        model = _built(build_model, task.train_rows("test"), config)
     if config.retrain and model.trainable_weights:
         _fit(model, task.train_dataset("test", config.batch_size, config.seed), best_epoch,
-             [keras.callbacks.TensorBoard(run_dir / "tb" / "final"), *callbacks], verbose)
+             [_schedule(config), keras.callbacks.TensorBoard(run_dir / "tb" / "final"),
+              *callbacks], verbose)
     model.save(run_dir / "model.keras")
 
     # 3. One evaluation on test.
@@ -304,7 +345,18 @@ def write_json_atomic(path: pathlib.Path, value) -> None:
     os.replace(tmp, path)
 
 
-def _compiled(model, config: TrainConfig):
+def _built(build_model, posts: Posts, config: TrainConfig) -> keras.Model:
+    """A fresh model for training on `posts`: seeded, built under the run's precision (every
+    training path builds here) and compiled."""
+    keras.utils.set_random_seed(config.seed)
+    with dtype_policy(config.precision):
+        model = build_model(posts)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                   jit_compile=config.jit_compile)
     return model
+
+
+def _schedule(config: TrainConfig) -> keras.callbacks.Callback:
+    """Sets every epoch's learning rate and adds it to the epoch's logs (`learning_rate` in
+    `history.csv`)."""
+    return keras.callbacks.LearningRateScheduler(lambda epoch, _: config.learning_rate_at(epoch))

@@ -2,12 +2,14 @@
 
     python -m experiments.bench [--data_dir=…] [--output_dir=results] [--dataset=lastfm-core5]
                                 [--latent_dim=512] [--batch_size=1024]
-                                [--encoder=both] [--jit=both] [--steps=30] [--warmup=3]
-                                [--quick | --smoke]
+                                [--encoder=both] [--jit=both] [--precisions=float32,mixed_bfloat16]
+                                [--steps=30] [--warmup=3] [--quick | --smoke]
+    python -m experiments.bench --end_to_end [--after=precision=mixed_bfloat16,schedule=cosine]
 
 Data: `experiments.tasks.tag_split` (load → p-core → split), as the tables do; with --smoke
 the package's synthetic folksonomy (and --quick's small settings).
-For each encoder (sparse | dense) × XLA (jit_compile False | True) variant it measures
+For each encoder (sparse | dense) × XLA (jit_compile False | True) × precision (float32 |
+mixed_bfloat16, `TrainConfig.precision`) variant, side by side in one process, it measures
 
   * training: the real compiled Keras train step (`model.train_function`, the function
     `model.fit` calls once per step) on the real shuffled `post_dataset` of the final
@@ -20,8 +22,8 @@ For each encoder (sparse | dense) × XLA (jit_compile False | True) variant it m
     stream (under XLA it would compile a second program inside the timed window).
   * the step's achieved FLOP/s (matmul FLOPs counted analytically, `train_step_flops`),
     beside the FLOP/s of a plain `tf.matmul` [B, K] × [K, |T|] measured in the same run
-    (a tf.function with the same jit_compile, arguments fed in, warm, median of repeats),
-    and their ratio;
+    (a tf.function with the same jit_compile, in the variant's compute dtype, arguments fed
+    in, warm, median of repeats), and their ratio;
   * the time to evaluate every test post with `daeptr.evaluate.evaluate` (warm, median of
     `--eval_repeats`);
   * peak memory: the process' peak RSS after the variant (`ru_maxrss`, a high-water mark of
@@ -29,9 +31,18 @@ For each encoder (sparse | dense) × XLA (jit_compile False | True) variant it m
     `tf.config.experimental.get_memory_info("GPU:0")["peak"]` since the variant began.
 
 Writes `<output_dir>/bench/bench.json` (every number, the device, the versions, the
-settings) and `bench.md`, and prints the Markdown table. On a shared machine other jobs slow
-every number down, so the share of CPU time other processes took during the timed training
-steps and evaluations is recorded beside them (Linux /proc), with the load averages.
+settings; `precision.<p>.step_ms`, `.epoch_s`, `.matmul_gflop_per_s`: each precision's
+step of the package's default variant, sparse with XLA, where measured) and `bench.md`, and
+prints the Markdown table. On a shared machine other jobs slow every number down, so the
+share of CPU time other processes took during the timed training steps and evaluations is
+recorded beside them (Linux /proc), with the load averages.
+
+With --end_to_end it times whole runs instead: one DAE-PTR seed (selection, retraining, one
+test evaluation, through the run loop like a table's run) on --dataset with "before" settings
+(today's: float32, constant learning rate, the committed validated settings) and then one with
+"after" settings (those changed by --after), writing `end_to_end.before|after.seconds`,
+`.val_ndcg@3` and `.test_ndcg@3` to `<output_dir>/bench/end_to_end/bench.json` (the runs'
+folders beside it). The step flags (--latent_dim, --encoder, …) do not apply there.
 """
 
 from __future__ import annotations
@@ -60,10 +71,11 @@ from absl import flags  # noqa: E402
 from daeptr import results  # noqa: E402
 from daeptr.data import splits  # noqa: E402
 from daeptr.evaluate import evaluate  # noqa: E402
-from daeptr.models import DAEPTR  # noqa: E402
+from daeptr.models import DAEPTR, PRECISIONS, dtype_policy  # noqa: E402
 from daeptr.pipeline import max_width, post_dataset  # noqa: E402
-from experiments import cli, plan, tasks  # noqa: E402
+from experiments import cli, plan, runs, tasks  # noqa: E402
 from experiments import flags as flag_groups  # noqa: E402
+from experiments import settings as settings_lib  # noqa: E402
 
 ENCODERS = ("sparse", "dense")
 JIT_CHOICES = {"false": (False,), "true": (True,), "both": (False, True)}
@@ -75,6 +87,8 @@ BATCH_SIZE = flag_groups.sizes().batch_size
 DEFAULTS = {"latent_dim": 512, "batch_size": 1024}  # the paper's K on Last.fm, its batch
 ENCODER = flags.DEFINE_enum("encoder", "both", [*ENCODERS, "both"], "DAE-PTR encoder(s) to measure.")
 JIT = flags.DEFINE_enum("jit", "both", list(JIT_CHOICES), "Keras jit_compile (XLA) setting(s) to measure.")
+PRECISIONS_FLAG = flags.DEFINE_list("precisions", list(PRECISIONS), "Precisions to measure, of "
+                                    f"{', '.join(PRECISIONS)} (TrainConfig.precision).")
 STEPS = flags.DEFINE_integer("steps", 30, "Timed training steps per variant.", lower_bound=1)
 WARMUP = flags.DEFINE_integer(
     "warmup", 3, "Untimed steps after the compiling first step (>= 1: the first call on the "
@@ -84,6 +98,13 @@ EVAL_REPEATS = flags.DEFINE_integer("eval_repeats", 3, "Timed evaluations of all
 MATMUL_REPEATS = flags.DEFINE_integer("matmul_repeats", 20, "Timed calls of the reference matmul.",
                                       lower_bound=1)
 QUICK = flag_groups.quick()  # K = 16, 3 timed steps, 1 warm-up step, 1 evaluation, 5 matmul repeats
+END_TO_END = flags.DEFINE_bool(
+    "end_to_end", False, "Time two whole DAE-PTR runs (seed 0) instead of steps: today's "
+    "settings, then those changed by --after.")
+AFTER = flags.DEFINE_list(
+    "after", ["precision=mixed_bfloat16", "schedule=cosine"], "--end_to_end: NAME=VALUE "
+    "settings of DAE-PTR (hyper-parameters or training settings) of the second run, e.g. "
+    "precision=mixed_bfloat16,schedule=cosine,epochs=60.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +115,7 @@ class Settings:
     batch_size: int = 1024
     encoders: tuple[str, ...] = ENCODERS
     jit: tuple[bool, ...] = (False, True)
+    precisions: tuple[str, ...] = PRECISIONS
     steps: int = 30
     warmup: int = 3
     eval_repeats: int = 3
@@ -118,6 +140,10 @@ class Settings:
             raise ValueError(f"encoders must be a non-empty subset of {ENCODERS}, got {self.encoders}")
         if not self.jit or any(not isinstance(j, bool) for j in self.jit):
             raise ValueError(f"jit must be a non-empty tuple of bools, got {self.jit}")
+        bad = [p for p in self.precisions if p not in PRECISIONS]
+        if bad or not self.precisions:
+            raise ValueError(f"precisions must be a non-empty subset of {PRECISIONS}, got "
+                             f"{self.precisions}")
 
     def quickened(self) -> "Settings":
         """The --quick variant: tiny K and few steps, everything else unchanged."""
@@ -171,13 +197,14 @@ def _sync(tensor) -> None:
     tf.reshape(tensor, [-1])[:1].numpy()
 
 
-def time_matmul(batch: int, latent_dim: int, num_tags: int, jit: bool, repeats: int) -> dict:
-    """Seconds per call of a compiled [B,K]×[K,|T|] float32 matmul, warm: the median over
+def time_matmul(batch: int, latent_dim: int, num_tags: int, jit: bool, repeats: int,
+                dtype: str = "float32") -> dict:
+    """Seconds per call of a compiled [B,K]×[K,|T|] matmul in `dtype`, warm: the median over
     `repeats` timings of a run of calls that lasts ≥ 20 ms (one call on a CPU; many on a
     GPU, where one call is shorter than the host's dispatch and sync)."""
     rng = np.random.default_rng(0)
-    a = tf.constant(rng.standard_normal((batch, latent_dim), dtype=np.float32))
-    b = tf.constant(rng.standard_normal((latent_dim, num_tags), dtype=np.float32))
+    a = tf.cast(rng.standard_normal((batch, latent_dim), dtype=np.float32), dtype)
+    b = tf.cast(rng.standard_normal((latent_dim, num_tags), dtype=np.float32), dtype)
     # Arguments, not captured constants: XLA would fold a product of constants.
     matmul = tf.function(tf.matmul, jit_compile=jit)
     for _ in range(3):
@@ -195,7 +222,8 @@ def time_matmul(batch: int, latent_dim: int, num_tags: int, jit: bool, repeats: 
             times.append((time.perf_counter() - start) / calls)
     seconds = statistics.median(times)
     flops = matmul_flops(batch, latent_dim, num_tags)
-    return {"jit": jit, "shape": [[batch, latent_dim], [latent_dim, num_tags]], "flops": flops,
+    return {"jit": jit, "dtype": dtype, "shape": [[batch, latent_dim], [latent_dim, num_tags]],
+            "flops": flops,
             "calls_per_timing": calls, "seconds": seconds, "flops_per_s": flops / seconds,
             "times": times, "other_load": load.share}
 
@@ -246,8 +274,8 @@ def _full_batches(dataset: tf.data.Dataset, batch: int) -> tf.data.Dataset:
 
 
 def bench_variant(split: splits.TagSplit, settings: Settings, encoder: str, jit: bool,
-                  reference: dict) -> dict:
-    """Trains, times and evaluates one (encoder, jit) variant of DAE-PTR."""
+                  precision: str, reference: dict) -> dict:
+    """Trains, times and evaluates one (encoder, jit, precision) variant of DAE-PTR."""
     train = split.train_posts("test")
     test = split.eval_posts("test")
     width = max_width(train, test)
@@ -256,8 +284,9 @@ def bench_variant(split: splits.TagSplit, settings: Settings, encoder: str, jit:
         tf.config.experimental.reset_memory_stats("GPU:0")
 
     keras.utils.set_random_seed(settings.seed)
-    model = DAEPTR(split.num_users, split.num_items, T, latent_dim=K,
-                   corruption=settings.corruption, encoder=encoder, seed=settings.seed)
+    with dtype_policy(precision):  # as `daeptr.training` builds it
+        model = DAEPTR(split.num_users, split.num_items, T, latent_dim=K,
+                       corruption=settings.corruption, encoder=encoder, seed=settings.seed)
     model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), jit_compile=jit)
     dataset = post_dataset(train, B, shuffle=True, seed=settings.seed, width=width)
     if len(train) >= B:
@@ -289,7 +318,7 @@ def bench_variant(split: splits.TagSplit, settings: Settings, encoder: str, jit:
 
     flops = train_step_flops(B, width, T, K, encoder)
     steps_per_epoch = math.ceil(len(train) / settings.batch_size)
-    ref = reference[jit]
+    ref = reference[jit, precision]
 
     evaluate(model, test)  # warm-up: traces the ranking function
     eval_times = []
@@ -302,6 +331,7 @@ def bench_variant(split: splits.TagSplit, settings: Settings, encoder: str, jit:
     row = {
         "encoder": encoder,
         "jit": jit,
+        "precision": precision,
         "first_step_s": first_step,
         "step_s": step,
         "step_mean_s": statistics.fmean(times),
@@ -374,6 +404,19 @@ def describe(device: dict) -> str:
     return f"CPU only: {device['cpu']}, {device['usable_cpus']} usable cores"
 
 
+def by_precision(rows: list[dict]) -> dict:
+    """Per precision: the training step of the package's default variant (sparse encoder
+    with XLA) where measured, else of the first variant measured, in ms and s/epoch, and the
+    same-run matmul GFLOP/s in that precision's compute dtype."""
+    out = {}
+    for row in sorted(rows, key=lambda r: (r["encoder"], r["jit"]) != ("sparse", True)):
+        out.setdefault(row["precision"], {
+            "encoder": row["encoder"], "jit": row["jit"], "step_ms": 1e3 * row["step_s"],
+            "epoch_s": row["epoch_s"], "matmul_gflop_per_s": row["matmul_flops_per_s"] / 1e9,
+            "train_gflop_per_s": row["train_flops_per_s"] / 1e9})
+    return out
+
+
 def run_bench(settings: Settings, options: tasks.DataOptions) -> dict:
     """Every measurement of the module docstring, as one JSON-ready dict."""
     device = describe_device()  # before any work: its load average is the machine's
@@ -387,11 +430,13 @@ def run_bench(settings: Settings, options: tasks.DataOptions) -> dict:
         "train_posts": len(train), "test_posts": len(test), "width": max_width(train, test),
         "load_s": time.perf_counter() - started,
     }
-    reference = {jit: time_matmul(B, settings.latent_dim, split.num_tags, jit,
-                                  settings.matmul_repeats)
-                 for jit in settings.jit}
-    rows = [bench_variant(split, settings, encoder, jit, reference)
-            for encoder in settings.encoders for jit in settings.jit]
+    reference = {(jit, p): time_matmul(B, settings.latent_dim, split.num_tags, jit,
+                                       settings.matmul_repeats,
+                                       keras.dtype_policies.get(p).compute_dtype)
+                 for jit in settings.jit for p in settings.precisions}
+    rows = [bench_variant(split, settings, encoder, jit, precision, reference)
+            for encoder in settings.encoders for jit in settings.jit
+            for precision in settings.precisions]
     return {
         "settings": dataclasses.asdict(settings),
         "device": device,
@@ -400,6 +445,7 @@ def run_bench(settings: Settings, options: tasks.DataOptions) -> dict:
         "data": data,
         "matmul": list(reference.values()),
         "variants": rows,
+        "precision": by_precision(rows),
         "total_s": time.perf_counter() - started,
         "loadavg_at_end": os.getloadavg() if hasattr(os, "getloadavg") else None,
     }
@@ -410,13 +456,13 @@ LOADED = 0.1  # other processes' CPU share above which a measurement is flagged
 
 def _load_warning(result: dict) -> list[str]:
     """One line naming the measurements that other processes slowed down, if any."""
-    loaded = [f"matmul (jit {str(m['jit']).lower()}): {100 * m['other_load']:.0f}%"
+    loaded = [f"matmul (jit {str(m['jit']).lower()}, {m['dtype']}): {100 * m['other_load']:.0f}%"
               for m in result["matmul"] if (m["other_load"] or 0) > LOADED]
     for r in result["variants"]:
         for what, key in (("training", "other_load_train"), ("evaluation", "other_load_eval")):
             if (r[key] or 0) > LOADED:
-                loaded.append(f"{r['encoder']}/jit {str(r['jit']).lower()} {what}: "
-                              f"{100 * r[key]:.0f}%")
+                loaded.append(f"{r['encoder']}/jit {str(r['jit']).lower()}/{r['precision']} "
+                              f"{what}: {100 * r[key]:.0f}%")
     if not loaded:
         return []
     return ["**Taken under load** (other processes' share of the CPU time): " + "; ".join(loaded)
@@ -434,13 +480,14 @@ def markdown(result: dict) -> str:
     """The short report: a header and one table row per variant."""
     s, d, device = result["settings"], result["data"], result["device"]
     gpu = bool(device["gpus"])
-    header = ["encoder", "jit", "step ms", "posts/s", "s/epoch", "GFLOP/step", "train GFLOP/s",
-              "matmul GFLOP/s", "train/matmul", f"eval s ({d['test_posts']:,} posts)",
-              "peak RSS MiB"] + (["GPU peak MiB"] if gpu else []) + ["other load"]
+    header = ["encoder", "jit", "precision", "step ms", "posts/s", "s/epoch", "GFLOP/step",
+              "train GFLOP/s", "matmul GFLOP/s", "train/matmul",
+              f"eval s ({d['test_posts']:,} posts)", "peak RSS MiB",
+              *(["GPU peak MiB"] if gpu else []), "other load"]
     rows = []
     for r in result["variants"]:
         rows.append([
-            r["encoder"], str(r["jit"]).lower(),
+            r["encoder"], str(r["jit"]).lower(), r["precision"],
             f"{1e3 * r['step_s']:.1f}", f"{r['posts_per_s']:,.0f}", f"{r['epoch_s']:.2f}",
             f"{r['flops_per_step'] / 1e9:.2f}", f"{r['train_flops_per_s'] / 1e9:.1f}",
             f"{r['matmul_flops_per_s'] / 1e9:.1f}", f"{100 * r['train_vs_matmul']:.0f}%",
@@ -459,21 +506,22 @@ def markdown(result: dict) -> str:
         f"steps/epoch. Step: median of {s['steps']} timed steps after the compiling step and "
         f"{s['warmup']} warm-up step(s); evaluation: median of {s['eval_repeats']} after a warm-up.",
         results.markdown_table(pd.DataFrame(rows, columns=header),
-                               [False, False] + [True] * (len(header) - 2)),
+                               [False] * 3 + [True] * (len(header) - 3)),
         *_load_warning(result),
         "GFLOP/step: matmul FLOPs of forward + backward (`train_step_flops`). matmul: "
-        "tf.matmul [B,K]×[K,|T|] compiled with the same jit_compile, warm, median. "
+        "tf.matmul [B,K]×[K,|T|] compiled with the same jit_compile, in the variant's "
+        "compute dtype (bfloat16 for mixed_bfloat16), warm, median. "
         "Peak RSS: the process' high-water mark so far. Other load: share of all CPU time "
         "used by other processes during the timed steps / evaluations (0% = idle machine).",
     ]
     return "\n\n".join(lines) + "\n"
 
 
-def write(result: dict, output_dir) -> pathlib.Path:
-    out = pathlib.Path(output_dir) / "bench"
+def write(out: pathlib.Path, result: dict, report: str) -> pathlib.Path:
+    """`out/bench.json` (`result`) and `out/bench.md` (`report`)."""
     out.mkdir(parents=True, exist_ok=True)
     for name, text in (("bench.json", json.dumps(result, indent=2, default=str)),
-                       ("bench.md", markdown(result))):
+                       ("bench.md", report)):
         tmp = out / (name + ".tmp")
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, out / name)
@@ -491,7 +539,8 @@ def settings_from_flags() -> Settings:
             dataset=dataset, core=core, latent_dim=LATENT_DIM.value,
             batch_size=BATCH_SIZE.value,
             encoders=ENCODERS if ENCODER.value == "both" else (ENCODER.value,),
-            jit=JIT_CHOICES[JIT.value], steps=STEPS.value, warmup=WARMUP.value,
+            jit=JIT_CHOICES[JIT.value], precisions=tuple(PRECISIONS_FLAG.value),
+            steps=STEPS.value, warmup=WARMUP.value,
             eval_repeats=EVAL_REPEATS.value, matmul_repeats=MATMUL_REPEATS.value,
             tie_break=DATA.tie_break.value, split_seed=DATA.split_seed.value,
             smoke=DATA.smoke.value,
@@ -501,13 +550,82 @@ def settings_from_flags() -> Settings:
     return settings.quickened() if QUICK.value or DATA.smoke.value else settings
 
 
+# ---- end to end ----------------------------------------------------------------------------
+
+def end_to_end_settings(label: str, tree: pathlib.Path, mode: str, specs: list[str]
+                        ) -> dict[str, settings_lib.Settings]:
+    """The settings of the two runs, checked as the drivers check theirs: "before", today's
+    (float32, a constant learning rate, the committed validated settings, the mode's sizes),
+    and "after", those changed by the NAME=VALUE `specs` of --after."""
+    after = plan.flag_error(settings_lib.parse_settings, specs, "dae_ptr", "--after")
+    request = settings_lib.Request(tree, mode=mode, validated=settings_lib.read_validated())
+    before = settings_lib.resolve("dae_ptr", label, request).at(dict(runs.NEUTRAL_TRAIN))
+    arms = {"before": before, "after": before.at(after)}
+    cli.check_model("dae_ptr", label, arms["after"].hparams, "--after")
+    cli.check_train(arms["after"].train, "--after", label)
+    return arms
+
+
+def run_end_to_end(label: str, options: tasks.DataOptions, arms: dict, root: pathlib.Path,
+                   mode: str) -> dict:
+    """One whole DAE-PTR run of seed 0 on `label` per arm, one after the other, through the
+    run loop (as a table runs it, under `root`; re-run if it exists): seconds, validation and
+    test NDCG@3."""
+    device = describe_device()
+    started = time.perf_counter()
+    part, = tasks.load(label, options)
+    out = {}
+    for name, settings in arms.items():
+        run = runs.Run("dae_ptr", part, settings.hparams, settings.config(seed=0), mode, "full",
+                       root / part.label / "dae_ptr" / name)
+        result, _ = runs.execute(run, overwrite=True, prefix=f"{name}: ")
+        out[name] = {"hparams": settings.hparams, "train": settings.train, "run": str(run.dir),
+                     "seconds": result["seconds"], "best_epoch": result["best_epoch"],
+                     "epochs_run": result["epochs_run"], "val_ndcg@3": result["valid"]["ndcg@3"],
+                     "test_ndcg@3": result["test"]["ndcg@3"], "test_hit@3": result["test"]["hit@3"]}
+    first, *others = ({**a.hparams, **a.train} for a in arms.values())
+    changed = {k: v for other in others for k, v in other.items() if first.get(k) != v}
+    return {"settings": {"dataset": label, "mode": mode, "changed": changed},
+            "device": device, "device_summary": describe(device), "tensorflow": tf.__version__,
+            "split": part.fingerprint, "end_to_end": out, "total_s": time.perf_counter() - started}
+
+
+def end_to_end_markdown(result: dict) -> str:
+    frame = pd.DataFrame([{"run": name, "seconds": f"{a['seconds']:.1f}",
+                           "epochs (best / run)": f"{a['best_epoch']} / {a['epochs_run']}",
+                           "val NDCG@3": f"{a['val_ndcg@3']:.5f}",
+                           "test NDCG@3": f"{a['test_ndcg@3']:.5f}"}
+                          for name, a in result["end_to_end"].items()])
+    s = result["settings"]
+    return "\n\n".join([
+        f"# DAE-PTR end to end: {s['dataset']}"
+        + ("" if s["mode"] == "full" else f" (--{s['mode']})"),
+        f"Device: {result['device_summary']}; TensorFlow {result['tensorflow']}. One seed "
+        "(selection, retraining, one test evaluation) per row, one after the other. before: "
+        "today's settings; after: "
+        + (", ".join(f"{k}={v}" for k, v in s["changed"].items()) or "the same") + ".",
+        results.markdown_table(frame, [False, True, True, True, True])]) + "\n"
+
+
 def main(argv: Sequence[str]):
     del argv
-    settings = settings_from_flags()
-    tree = plan.tree()
-    result = run_bench(settings, plan.data_options())
-    path = write(result, tree)
-    print(markdown(result))
+    if END_TO_END.value:
+        label, = plan.labels([DATASET.value], "--dataset")
+        if tasks.parse(label)[0] not in tasks.TAG_SETS:
+            raise cli.FlagError(f"--dataset={label}: the benchmark runs on lastfm-coreP or "
+                                "ml10m-coreP")
+        tree = plan.tree()
+        arms = end_to_end_settings(label, tree, plan.mode(), AFTER.value)
+        out = tree / "bench" / "end_to_end"
+        result = run_end_to_end(label, plan.data_options(), arms, out, plan.mode())
+        text = end_to_end_markdown(result)
+    else:
+        settings = settings_from_flags()
+        tree = plan.tree()
+        result = run_bench(settings, plan.data_options())
+        text, out = markdown(result), tree / "bench"
+    path = write(out, result, text)
+    print(text)
     print(f"Wrote {path}")
 
 

@@ -12,7 +12,8 @@ import types
 
 from absl import flags
 
-from daeptr.training import TrainConfig
+from daeptr.models import PRECISIONS
+from daeptr.training import SCHEDULES, TrainConfig
 
 _DEFAULT = TrainConfig()
 
@@ -71,6 +72,17 @@ def training() -> types.SimpleNamespace:
                                       "Early-stopping patience, in evaluations."),
         eval_every=flags.DEFINE_integer("eval_every", _DEFAULT.eval_every,
                                         "Epochs between validation rankings (<= --epochs)."),
+        schedule=flags.DEFINE_enum(
+            "schedule", _DEFAULT.schedule, list(SCHEDULES),
+            "Learning rate per epoch: constant, or from the learning rate down towards 0 over "
+            "the --epochs budget (cosine, linear); the retraining takes the same rates."),
+        warmup_epochs=flags.DEFINE_integer(
+            "warmup_epochs", _DEFAULT.warmup_epochs, "Epochs of linear warm-up from about 0 "
+            "to the learning rate before the --schedule (>= 0, < --epochs)."),
+        precision=flags.DEFINE_enum(
+            "precision", _DEFAULT.precision, list(PRECISIONS),
+            "Trained models compute in float32, or in bfloat16 with float32 variables, "
+            "objective and scores (mixed_bfloat16; count-based floors stay float32)."),
         monitor=flags.DEFINE_string(
             "monitor", None, "Validation metric for early stopping and every choice on "
             "validation (default: val_ndcg@3 for tags, val_ru@10 on ML-100K)."),

@@ -19,7 +19,8 @@ from experiments.runs import point_name
 
 FLAGS = flags.FLAGS
 COMMON = ("learning_rate", "batch_size", "l2", "latent_dim", "corruption", "loss_reduction")
-LENGTHS = ("epochs", "patience", "eval_every")
+# Training settings taken from their flags when given; each is checked alone first.
+TRAIN_FLAGS = ("epochs", "patience", "eval_every", "warmup_epochs", "schedule", "precision")
 # What every summary's title adds in a mode that is not a result.
 MODE_TITLES = {"full": "", "quick": " (--quick: K = 16, 2 epochs, one seed; not a result)",
                "smoke": " (--smoke: synthetic data; not a result)"}
@@ -104,7 +105,7 @@ def request(preset: dict | None = None) -> settings_lib.Request:
     group = flag_groups.training()
     common = {k: getattr(group, k).value for k in COMMON
               if getattr(group, k).value is not None and FLAGS[k].present}
-    train = {k: getattr(group, k).value for k in LENGTHS if FLAGS[k].present}
+    train = {k: getattr(group, k).value for k in TRAIN_FLAGS if FLAGS[k].present}
     if group.monitor.value is not None:
         train["monitor"] = group.monitor.value
     train.update(retrain=group.retrain.value, save_ranks=group.save_ranks.value)
@@ -129,11 +130,11 @@ def check(names, label_list, req: settings_lib.Request, points=({},), point_flag
         if name not in models.REGISTRY:
             raise cli.FlagError(f"model {name!r}: choose from {sorted(models.REGISTRY)}")
     bare = dataclasses.replace(req, common={}, per_model={},
-                               train={k: v for k, v in req.train.items() if k not in LENGTHS})
+                               train={k: v for k, v in req.train.items() if k not in TRAIN_FLAGS})
     singles = ([(f"--{k}={v}", dataclasses.replace(bare, common={k: v}))
                 for k, v in req.common.items()]
                + [(f"--{k}={v}", dataclasses.replace(bare, train={**bare.train, k: v}))
-                  for k, v in req.train.items() if k in LENGTHS]
+                  for k, v in req.train.items() if k in TRAIN_FLAGS]
                + [(f"--hparam={m}.{k}={v}", dataclasses.replace(bare, per_model={m: {k: v}}))
                   for m, values in req.per_model.items() for k, v in values.items()])
     for label in label_list:

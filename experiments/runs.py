@@ -6,7 +6,8 @@ P with seed S lives in
     <root>/<P>/<M>/<X as name=value_…, or "default">/seed<S>-<digest>/
 
 where the digest is a hash of everything the run depends on: every setting of the model and
-of training, the part and its split settings, the split's content fingerprint, the mode
+of training (a training setting added later only away from its neutral value,
+`NEUTRAL_TRAIN`), the part and its split settings, the split's content fingerprint, the mode
 (full, quick, smoke) and the kind of run (`full`: selection, retraining, one test
 evaluation; `selection`: validation only). Runs that differ in anything never share a
 folder, so a finished run is never replaced by another one.
@@ -43,6 +44,10 @@ from experiments import settings as settings_lib
 from experiments.tasks import Part, model_sizes
 
 RECORD = "run.json"
+# Training settings that came after records were made, each at the value that computes what
+# runs computed before it existed: there they are left out of a run's identity, so every
+# earlier record keeps its digest and is reused. Any other value is part of it.
+NEUTRAL_TRAIN = {"precision": "float32", "schedule": "constant", "warmup_epochs": 0}
 
 
 def point_name(point: dict) -> str:
@@ -65,8 +70,10 @@ class Run:
     point_dir: pathlib.Path  # …/<part>/<model>/<point>
 
     def settings(self) -> dict:
+        train = {k: v for k, v in dataclasses.asdict(self.config).items()
+                 if k not in NEUTRAL_TRAIN or v != NEUTRAL_TRAIN[k]}
         return _jsonable({"model": self.model, "data": self.part.label, **self.part.info,
-                          "hparams": self.hparams, "train": dataclasses.asdict(self.config)})
+                          "hparams": self.hparams, "train": train})
 
     def identity(self) -> dict:
         """Everything the record must match for the run to be reused."""

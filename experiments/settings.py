@@ -27,7 +27,8 @@ from daeptr.training import TrainConfig
 MODES = ("full", "quick", "smoke")
 # Settings of `TrainConfig` that a grid, --hparam or a starting point may set.
 TRAIN_FIELDS = {"learning_rate": float, "batch_size": int, "epochs": int, "patience": int,
-                "eval_every": int, "jit_compile": bool}
+                "eval_every": int, "jit_compile": bool, "precision": str, "schedule": str,
+                "warmup_epochs": int}
 
 # DAE-PTR §5.3 and §5.5. The baselines: "K = 64, η = 0.01, λ = 0.01, batch 1024" (§5.3).
 # What validation chose on top of these is in validated.json.
@@ -196,6 +197,22 @@ def parse_grid(specs, model: str, flag: str = "--grid") -> dict[str, list]:
         if len(set(map(repr, grid[name]))) < len(grid[name]):
             raise ValueError(f"{flag}={spec!r}: a value is repeated")
     return grid
+
+
+def parse_settings(specs, model: str, flag: str) -> dict:
+    """`NAME=VALUE` specs of one model's settings → {name: value}; ValueError naming the
+    flag and the spec."""
+    out = {}
+    for spec in specs:
+        name, sep, text = spec.partition("=")
+        if not sep or name not in settable(model):
+            raise ValueError(f"{flag}={spec!r}: expected NAME=VALUE with NAME one of "
+                             f"{settable(model)} ({model})")
+        try:
+            out[name] = parse_value(name, text, models.hyperparameters(model).get(name))
+        except ValueError as err:
+            raise ValueError(f"{flag}={spec!r}: {err}") from None
+    return out
 
 
 def parse_hparams(specs) -> dict[str, dict]:

@@ -171,6 +171,8 @@ def hyperparameter_table(used: dict) -> pd.DataFrame:
         if not deterministic(name):
             values.update({k: settings["train"].get(k, defaults[k])
                            for k in ("learning_rate", "batch_size", "epochs", "patience")})
+            values.update({k: settings["train"][k] for k, v in runs.NEUTRAL_TRAIN.items()
+                           if settings["train"].get(k, v) != v})  # named only when in use
         rows.append({"model": name, "settings": ", ".join(
             f"{k}={v}" + (f" ({sources[k]})" if k in sources else "") for k, v in values.items())})
     return pd.DataFrame(rows)

@@ -50,8 +50,9 @@ def test_quick_bench_writes_positive_numbers(tmp_path):
     data = result["data"]
     assert data["tags"] > 0 and data["train_posts"] > 0 and data["test_posts"] > 0
 
-    variants = {(v["encoder"], v["jit"]) for v in result["variants"]}
-    assert variants == {("sparse", False), ("sparse", True), ("dense", False), ("dense", True)}
+    variants = {(v["encoder"], v["jit"], v["precision"]) for v in result["variants"]}
+    assert variants == {(e, j, p) for e in ("sparse", "dense") for j in (False, True)
+                        for p in ("float32", "mixed_bfloat16")}
     for v in result["variants"]:
         for key in ("step_s", "posts_per_s", "epoch_s", "flops_per_step", "train_flops_per_s",
                     "matmul_flops_per_s", "train_vs_matmul", "eval_s", "peak_rss_bytes"):
@@ -76,13 +77,18 @@ def test_quick_bench_writes_positive_numbers(tmp_path):
     ("--warmup=0", "0 is not a positive integer"),
     ("--latent_dim=-1", "--latent_dim must be >= 1, got -1"),
     ("--batch_size=0", "--batch_size must be >= 1, got 0"),
+    ("--precisions=float16", "--precisions must be a non-empty subset of ('float32', "
+     "'mixed_bfloat16'), got ('float16',)"),
+    ("--end_to_end --after=schedule=step", "--after: schedule must be one of"),
+    ("--end_to_end --after=colour=red", "--after='colour=red': expected NAME=VALUE"),
+    ("--end_to_end --after=corruption=2", "--after: MaskOut: `rate` must be in [0, 1]"),
 ])
 def test_bad_flag_values_are_one_line_errors_and_write_nothing(arg, why, tmp_path):
     from experiments import bench, cli
 
     with pytest.raises(SystemExit) as exit_:
-        cli.call(bench, [arg, "--smoke", f"--output_dir={tmp_path / 'out'}"])
-    assert why in str(exit_.value)
+        cli.call(bench, [*arg.split(), "--smoke", f"--output_dir={tmp_path / 'out'}"])
+    assert why in str(exit_.value) and "\n" not in str(exit_.value)
     assert not (tmp_path / "out").exists()
 
 
@@ -95,6 +101,38 @@ def test_smoke_bench_runs_on_synthetic_data_without_a_data_folder(tmp_path, monk
     assert result["settings"]["smoke"] and result["settings"]["latent_dim"] == 16
     assert result["variants"][0]["step_s"] > 0 and result["data"]["test_posts"] > 0
     assert "(--smoke: synthetic data)" in capsys.readouterr().out
+    # float32 and mixed_bfloat16 side by side, each with its own matmul reference
+    assert [v["precision"] for v in result["variants"]] == ["float32", "mixed_bfloat16"]
+    assert sorted(m["dtype"] for m in result["matmul"]) == ["bfloat16", "float32"]
+    for precision, variant in zip(("float32", "mixed_bfloat16"), result["variants"]):
+        summary = result["precision"][precision]
+        assert summary["step_ms"] == pytest.approx(1e3 * variant["step_s"])
+        assert variant["step_s"] > 0
+        assert summary["epoch_s"] > 0 and summary["matmul_gflop_per_s"] > 0
+
+
+def test_smoke_end_to_end_runs_before_and_after_settings_one_after_the_other(tmp_path,
+                                                                            monkeypatch):
+    from experiments import bench, cli
+
+    monkeypatch.delenv("DAEPTR_DATA", raising=False)
+    cli.call(bench, ["--smoke", "--end_to_end", "--after=precision=mixed_bfloat16,schedule=cosine",
+                     f"--output_dir={tmp_path}"])
+    out = tmp_path / "smoke" / "bench" / "end_to_end"
+    result = json.loads((out / "bench.json").read_text())
+    assert result["settings"]["changed"] == {"precision": "mixed_bfloat16", "schedule": "cosine"}
+    arms = result["end_to_end"]
+    assert list(arms) == ["before", "after"]
+    for arm in arms.values():
+        assert arm["seconds"] > 0 and 0 <= arm["val_ndcg@3"] <= 1 and 0 <= arm["test_ndcg@3"] <= 1
+    assert (arms["before"]["train"]["precision"], arms["before"]["train"]["schedule"]) == (
+        "float32", "constant")
+    assert (arms["after"]["train"]["precision"], arms["after"]["train"]["schedule"]) == (
+        "mixed_bfloat16", "cosine")
+    assert arms["after"]["hparams"] == arms["before"]["hparams"]  # the validated settings
+    records = {p.parent.parent.name: json.loads(p.read_text()) for p in out.rglob("run.json")}
+    assert records["after"]["settings"]["train"]["precision"] == "mixed_bfloat16"
+    assert records["before"]["result"]["seconds"] == arms["before"]["seconds"]
 
 
 def _expected_flops(B, L, T, K, encoder):

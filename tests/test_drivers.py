@@ -44,6 +44,33 @@ def test_table2_smoke_trains_every_model_and_writes_the_table(drive, tmp_path):
     assert not (tmp_path / "table2.md").exists()  # nothing in the full tree
 
 
+def test_table2_smoke_in_mixed_precision_with_a_cosine_schedule(drive, tmp_path):
+    drive("table2", "--smoke", "--models=dae_ptr,pitf,mp_ui", "--precision=mixed_bfloat16",
+          "--schedule=cosine", "--hparam=pitf.schedule=linear", f"--output_dir={tmp_path}")
+    tree = tmp_path / "smoke"
+    frame = pd.read_csv(tree / "table2.csv")
+    assert set(frame["model"]) == {"dae_ptr", "pitf", "mp_ui"} and frame["mean"].between(0, 1).all()
+    records = {r["settings"]["model"]: r for r in
+               (json.loads(p.read_text()) for p in (tree / "table2").rglob("run.json"))}
+    for name, schedule in (("dae_ptr", "cosine"), ("pitf", "linear")):
+        train = records[name]["settings"]["train"]
+        assert (train["precision"], train["schedule"]) == ("mixed_bfloat16", schedule)
+        history = pd.read_csv(next((tree / "table2").rglob(f"{name}/**/history.csv")))
+        rate = train["learning_rate"]
+        # 2 smoke epochs: cosine η, η/2; linear η, η/2 as well (p = 0, 1/2)
+        assert list(history["learning_rate"]) == pytest.approx([rate, rate / 2], rel=1e-6)
+    assert "precision=mixed_bfloat16 (flag), schedule=cosine (flag)" in (tree / "table2.md").read_text()
+
+
+def test_tune_searches_a_training_setting_such_as_the_schedule(drive, tmp_path):
+    drive("tune", "--smoke", "--grid=schedule:constant,cosine", f"--output_dir={tmp_path}")
+    root = tmp_path / "smoke" / "tune" / "lastfm-core5" / "dae_ptr"
+    assert sorted(pd.read_csv(root / "tune_schedule.csv")["schedule"]) == ["constant", "cosine"]
+    schedules = [json.loads(p.read_text())["settings"]["train"].get("schedule", "constant")
+                 for p in root.rglob("run.json")]
+    assert sorted(schedules) == ["constant", "cosine"]
+
+
 def test_a_table_run_logs_a_line_per_run_and_per_evaluation(drive, tmp_path, caplog):
     caplog.set_level("INFO", logger="absl")
     # --verbosity=0 (INFO) is what app.run gives a command line; in-process it must be said.
@@ -189,6 +216,17 @@ def test_cddae_experiment_smoke_writes_table_and_figure(experiment, arms, drive,
     ("table2", ["--tuned_from=lastfm-core"], "--tuned_from"),
     ("table2", ["extra"], "unexpected arguments: extra"),
     ("table2", ["--epochs=x"], "--epochs"),
+    ("table2", ["--precision=float16"],
+     "flag --precision=float16: value should be one of <float32|mixed_bfloat16>"),
+    ("table2", ["--schedule=step"], "flag --schedule=step: value should be one of <constant|"),
+    ("table2", ["--warmup_epochs=-1"],
+     "--warmup_epochs=-1: warmup_epochs must be >= 0 and < epochs="),
+    ("table2", ["--smoke", "--warmup_epochs=2"],
+     "--warmup_epochs=2: warmup_epochs must be >= 0 and < epochs=2, got 2"),
+    ("table2", ["--hparam=dae_ptr.schedule=step"],
+     "--hparam=dae_ptr.schedule=step: schedule must be one of ('constant', 'cosine', 'linear')"),
+    ("table2", ["--hparam=pitf.precision=bf16"], "--hparam=pitf.precision=bf16: precision must be"),
+    ("tune", ["--grid=schedule:constant,step"], "--grid: schedule=step: schedule must be one of"),
     ("sweep", ["--param=corruption", "--values=0.5,1.5"], "--values: corruption=1.5: MaskOut"),
     ("sweep", ["--param=colour", "--values=1,2"], "expected NAME:V1,V2"),
     ("sweep", ["--param=corruption"], "--param and --values go together"),

@@ -2,12 +2,16 @@
 never a silently wrong number (the four cases of the issue that made this loop)."""
 
 import json
+import pathlib
 
 import pandas as pd
 import pytest
 
 from daeptr.data import synthetic
-from experiments import runs
+from daeptr.training import TrainConfig
+from experiments import runs, tasks
+
+REPORTS = pathlib.Path(__file__).resolve().parents[1] / "reports"
 
 SWEEP = ("sweep", "--smoke", "--name=lr", "--model=pitf", "--param=latent_dim", "--values=4")
 
@@ -137,3 +141,46 @@ def test_the_record_is_written_last_and_whole(drive, tmp_path):
     newest = max(p.stat().st_mtime_ns for p in record.parent.rglob("*") if p.is_file())
     assert record.stat().st_mtime_ns == newest
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+class _Split:
+    """A task that knows only its fingerprint: all a run's identity reads of it."""
+
+    def __init__(self, fingerprint):
+        self.fingerprint = lambda: fingerprint
+
+
+def _committed_run(record_path: pathlib.Path, **train_changes) -> runs.Run:
+    """The `Run` that a committed record's settings ask for (with `train_changes`)."""
+    record = json.loads(record_path.read_text())
+    settings = dict(record["settings"])
+    model, label, hparams, train = (settings.pop(k) for k in ("model", "data", "hparams", "train"))
+    part = tasks.Part(label, label, _Split(record["split"]), {}, settings)
+    return runs.Run(model, part, hparams, TrainConfig(**{**train, **train_changes}),
+                    record["mode"], record["kind"], record_path.parent.parent)
+
+
+COMMITTED = sorted(REPORTS.rglob(runs.RECORD))
+
+
+def test_every_committed_record_keeps_its_digest_and_is_reused():
+    # Records made before a TrainConfig field existed: the field at its neutral value (what
+    # runs computed before it) is left out of the identity, so they keep their folders.
+    assert len(COMMITTED) > 40
+    for record in COMMITTED:
+        run = _committed_run(record)
+        assert run.dir == record.parent, record
+        assert runs.stale_reason(run) is None, record
+    pitf = REPORTS / "valid_rule3/table2/lastfm-core5/pitf/default/seed0-2b130ca4cd/run.json"
+    assert _committed_run(pitf).dir.name == "seed0-2b130ca4cd"
+
+
+@pytest.mark.parametrize("changes", [{"precision": "mixed_bfloat16"}, {"schedule": "cosine"},
+                                     {"warmup_epochs": 2}])
+def test_a_new_training_setting_away_from_its_neutral_value_is_another_run(changes):
+    record = REPORTS / "valid_rule3/table2/lastfm-core5/pitf/default/seed0-2b130ca4cd/run.json"
+    run = _committed_run(record, **changes)
+    assert run.dir != record.parent and run.dir.name.startswith("seed0-")
+    assert run.settings()["train"].items() >= changes.items()
+    stored = json.loads(record.read_text())
+    assert run.identity()["settings"] != stored["settings"]

@@ -91,6 +91,21 @@ def test_specs_parse_to_the_types_of_the_settings():
     assert settings.parse_hparams(["pitf.num_negatives=20", "mp_ui.alpha=0.3"]) == {
         "pitf": {"num_negatives": 20}, "mp_ui": {"alpha": 0.3}}
     assert settings.parse_model_seeds(["abnt:0,2"]) == {"abnt": [0, 2]}
+    assert settings.parse_grid(["schedule:constant,cosine", "warmup_epochs:0,2"], "pitf") == {
+        "schedule": ["constant", "cosine"], "warmup_epochs": [0, 2]}
+    assert settings.parse_hparams(["dae_ptr.precision=mixed_bfloat16"]) == {
+        "dae_ptr": {"precision": "mixed_bfloat16"}}
+
+
+def test_new_training_settings_reach_the_train_config(tmp_path):
+    request = Request(tmp_path, train={"schedule": "cosine", "warmup_epochs": 1},
+                      per_model={"pitf": {"precision": "mixed_bfloat16"}})
+    config = resolve("pitf", "lastfm-core5", request).config(seed=0)
+    assert (config.precision, config.schedule, config.warmup_epochs) == (
+        "mixed_bfloat16", "cosine", 1)
+    untouched = resolve("dae_ptr", "lastfm-core5", Request(tmp_path)).config(seed=0)
+    assert (untouched.precision, untouched.schedule, untouched.warmup_epochs) == (
+        "float32", "constant", 0)
     for bad in (["1", "1"], ["-1"], ["x"], []):
         with pytest.raises(ValueError, match="--seeds"):
             settings.parse_seeds(bad)

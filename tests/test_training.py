@@ -1,11 +1,15 @@
 """The training protocol end to end on a planted folksonomy, and the tf.data pipeline."""
 
 import json
+import math
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
 
+import daeptr
+from daeptr import training
 from daeptr.data import pcore, splits, synthetic
 from daeptr.models import DAEPTR
 from daeptr.pipeline import max_width, post_dataset
@@ -83,10 +87,88 @@ def test_train_and_evaluate_writes_the_run_and_selects_on_validation(split, tmp_
 
 
 @pytest.mark.parametrize("field, value", [("epochs", 0), ("batch_size", 0), ("learning_rate", 0.0),
-                                          ("eval_every", 0)])
+                                          ("eval_every", 0), ("warmup_epochs", -1)])
 def test_train_config_rejects_out_of_range_values(field, value):
     with pytest.raises(ValueError, match=field):
         TrainConfig(**{field: value})
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"precision": "float16"},
+     "precision must be one of ('float32', 'mixed_bfloat16'), got 'float16'"),
+    ({"schedule": "step"}, "schedule must be one of ('constant', 'cosine', 'linear'), got 'step'"),
+    ({"warmup_epochs": 3, "epochs": 3}, "warmup_epochs must be >= 0 and < epochs=3, got 3"),
+])
+def test_train_config_rejects_unknown_precisions_schedules_and_too_long_warm_ups(changes, message):
+    with pytest.raises(ValueError) as error:
+        TrainConfig(**changes)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize("schedule, warmup, epochs, rates", [
+    ("constant", 0, 3, [0.01, 0.01, 0.01]),
+    ("constant", 2, 4, [0.01 / 3, 0.02 / 3, 0.01, 0.01]),
+    ("linear", 0, 4, [0.01, 0.0075, 0.005, 0.0025]),
+    # cos(π/4) = 0.70710678…: η (1 ± 0.7071) / 2 = 0.0085355, 0.0014645
+    ("cosine", 1, 5, [0.005, 0.01, 0.0085355339, 0.005, 0.0014644661]),
+])
+def test_the_schedule_gives_each_epoch_its_hand_computed_rate(schedule, warmup, epochs, rates):
+    config = TrainConfig(learning_rate=0.01, schedule=schedule, warmup_epochs=warmup,
+                         epochs=epochs, eval_every=1)
+    assert [config.learning_rate_at(e) for e in range(epochs)] == pytest.approx(rates, rel=1e-7)
+
+
+class FitRates(keras.callbacks.Callback):
+    """The learning rate logged at every epoch, one list per `fit`."""
+
+    def __init__(self):
+        super().__init__()
+        self.fits = []
+
+    def on_train_begin(self, logs=None):
+        self.fits.append([])
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.fits[-1].append(logs["learning_rate"])
+
+
+def test_the_rates_are_logged_and_the_retraining_replays_the_selections(split, tmp_path,
+                                                                        monkeypatch):
+    config = TrainConfig(epochs=5, batch_size=64, learning_rate=0.02, patience=10, eval_every=1,
+                         schedule="cosine", warmup_epochs=1, seed=1)
+    real_select = training.select
+
+    def selected_at_epoch_3(*args, **kwargs):  # a retraining shorter than the budget
+        model, summary = real_select(*args, **kwargs)
+        return model, {**summary, "best_epoch": 3}
+
+    monkeypatch.setattr(training, "select", selected_at_epoch_3)
+    build = lambda posts: DAEPTR(split.num_users, split.num_items, split.num_tags, latent_dim=8,
+                                corruption=0.5, seed=1)
+    recorded = FitRates()
+    metrics = train_and_evaluate(build, split, config, tmp_path, callbacks=[recorded])
+    selection, retraining = recorded.fits
+    expected = [config.learning_rate_at(e) for e in range(config.epochs)]
+    assert len(selection) == metrics["epochs_run"] == 5
+    assert selection == pytest.approx(expected, rel=1e-6)  # the optimizer's float32 rate
+    history = pd.read_csv(tmp_path / "history.csv")
+    assert list(history["learning_rate"]) == pytest.approx(expected, rel=1e-6)
+    assert retraining == selection[:3]  # warm-up, then the decay of the 5-epoch budget
+
+
+def test_a_mixed_precision_run_trains_saves_and_reloads_in_mixed_precision(split, tmp_path):
+    config = TrainConfig(epochs=2, batch_size=64, eval_every=1, precision="mixed_bfloat16",
+                         jit_compile=False)
+    build = lambda posts: DAEPTR(split.num_users, split.num_items, split.num_tags, latent_dim=8,
+                                seed=1)
+    model, summary = select(build, split, config, tmp_path / "select")
+    assert {layer.compute_dtype for layer in model._flatten_layers()} == {"bfloat16"}
+    assert np.isfinite(pd.read_csv(tmp_path / "select" / "history.csv")["loss"]).all()
+    metrics = train_and_evaluate(build, split, config, tmp_path / "full")
+    loaded = daeptr.load_model(tmp_path / "full" / "model.keras")
+    assert {layer.compute_dtype for layer in loaded._flatten_layers()} == {"bfloat16"}
+    assert all(math.isfinite(v) for v in metrics["test"].values())
+    assert keras.config.dtype_policy().name == "float32"  # restored after building
 
 
 def test_train_config_needs_an_evaluation_within_the_epochs():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 
 from daeptr.models.abnt import ABNT
+from daeptr.models.base import PRECISIONS, dtype_policy
 from daeptr.models.cdae import CDAE
 from daeptr.models.cddae import CDDAE
 from daeptr.models.dae_ptr import DAEPTR

@@ -90,7 +90,7 @@ class ABNT(PairwiseTagModel):
         history = tf.gather(self.user_history, batch["user"])  # [B, m]
         keys = tf.gather(self.tag_embedding, tf.maximum(history, 0))  # [B, m, K]
         query = self.query(tf.concat([e_u, e_i], -1))
-        logits = tf.einsum("bk,bmk->bm", query, keys) / tf.sqrt(float(keys.shape[-1]))
+        logits = tf.einsum("bk,bmk->bm", query, keys) / tf.sqrt(tf.cast(keys.shape[-1], keys.dtype))
         logits = tf.where(history >= 0, logits, -1e9)
         weights = tf.nn.softmax(logits) * tf.cast(history >= 0, logits.dtype)  # 0 if no history
         pooled = tf.einsum("bm,bmk->bk", weights, keys)
@@ -106,7 +106,7 @@ class ABNT(PairwiseTagModel):
     def embeddings(self, batch, tag_ids):
         return list(self._posts(batch)), [tf.gather(self.tag_embedding, tag_ids)]
 
-    def call(self, inputs, training=False):
+    def all_scores(self, inputs):
         first = self.post_hidden(inputs)[:, None, :] + self.tag_layer(self.tag_embedding)[None]
         return self._head(first)
 

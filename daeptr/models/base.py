@@ -4,12 +4,40 @@ Like TFRS' `tfrs.Model`, a subclass writes `compute_objective(batch, training)` 
 paper's data term — and the base `train_step` adds the regularizers attached to its
 weights (`self.losses`) and reports `loss`, `regularization_loss` and `total_loss`
 separately, so that TensorBoard shows Eq. 11's two parts apart.
+
+Precision. A model built inside `dtype_policy("mixed_bfloat16")` computes in bfloat16 with
+float32 variables, sublayers included; its objective and its scores (`score`) are float32.
+The scores are the bfloat16 outputs widened, so tags tie more often than under float32, and
+ties count against the target.
 """
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import tensorflow as tf
+
+PRECISIONS = ("float32", "mixed_bfloat16")
+
+
+@contextlib.contextmanager
+def dtype_policy(policy):
+    """Layers made inside take the Keras dtype policy `policy` (a name, a `DTypePolicy` or
+    its config; None: the current one), which is then restored.
+
+    A Keras 3 layer made without a `dtype` takes the global policy of the moment, and the
+    models make their sublayers without one; a `dtype=` given to the model alone would
+    leave them at float32. Raw TensorFlow ops on a model's own variables inside `call`
+    (`tf.gather(self.W, …)`) follow the model's policy through Keras' autocasting.
+    """
+    previous = keras.config.dtype_policy()
+    if policy is not None:
+        keras.config.set_dtype_policy(keras.dtype_policies.get(policy))
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 class TagRecommender(keras.Model):
@@ -30,6 +58,13 @@ class TagRecommender(keras.Model):
         del posts
         return cls(**arguments)
 
+    @classmethod
+    def from_config(cls, config):
+        # Loading rebuilds the model from its arguments: its sublayers get its saved policy
+        # only if they are made under it (see `dtype_policy`).
+        with dtype_policy(config.get("dtype")):
+            return super().from_config(config)
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.loss_tracker = keras.metrics.Mean(name="loss")
@@ -45,8 +80,9 @@ class TagRecommender(keras.Model):
         raise NotImplementedError
 
     def score(self, batch) -> tf.Tensor:
-        """Scores [B, |T|] of every tag for every post of `batch` (higher is better)."""
-        return self(batch, training=False)
+        """Scores [B, |T|] of every tag for every post of `batch` (higher is better), float32
+        whatever the model's precision."""
+        return tf.cast(self(batch, training=False), tf.float32)
 
     def objective_terms(self, batch, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
         """(data term, regularization) of one mini-batch; the regularization defaults to

@@ -65,7 +65,11 @@ class CDAE(TagRecommender):
 
     def hidden(self, inputs, training):
         y_tilde = self.mask_out(inputs["tags"], training=training)  # corrupted ratings
-        pre = tf.matmul(y_tilde, self.encoder.kernel) + self.encoder.bias  # Wᵀỹ + b
+        # W and b are read here, not through the layer (V_u joins before the activation), and
+        # also from `compute_objective`, outside Keras' autocasting: cast to the compute dtype.
+        kernel, bias = (tf.cast(v, self.compute_dtype)
+                        for v in (self.encoder.kernel, self.encoder.bias))
+        pre = tf.matmul(y_tilde, kernel) + bias  # Wᵀỹ + b
         if self.user_vectors is not None:
             pre += self.user_vectors(inputs["user"])  # V_u, Eq. 1
         return self.encoder.activation(pre)
@@ -79,7 +83,7 @@ class CDAE(TagRecommender):
         return logits[..., 1] - logits[..., 0] if self.classes == 2 else logits
 
     def compute_objective(self, batch, training):
-        logits = self.logits(batch, training)
+        logits = tf.cast(self.logits(batch, training), tf.float32)  # the loss in float32
         targets = multi_hot(batch["tags"], tf.ones_like(batch["tags"], tf.float32), self.num_items)
         k = self.config["negatives"]
         if not k:

@@ -111,8 +111,9 @@ class CDDAE(TagRecommender):
         return tf.concat(parts, axis=1)
 
     def compute_objective(self, batch, training):
-        per_user = reconstruction_loss(self.targets(batch), self.logits(batch, training),
-                                       self.config["output"], self.config["loss_reduction"])
+        logits = tf.cast(self.logits(batch, training), tf.float32)  # the loss in float32
+        per_user = reconstruction_loss(self.targets(batch), logits, self.config["output"],
+                                       self.config["loss_reduction"])
         return tf.reduce_mean(per_user)
 
     def get_config(self):

@@ -139,7 +139,8 @@ class DAEPTR(TagRecommender):
         return self.decoder(z)  # Eq. 10 before f = σ
 
     def compute_objective(self, batch, training):
-        return self.reconstruction(batch["tags"], self(batch, training=training))  # Eq. 11
+        logits = tf.cast(self(batch, training=training), tf.float32)  # Eq. 11 in float32
+        return self.reconstruction(batch["tags"], logits)
 
     def get_config(self):
         return {**super().get_config(), **self.config}

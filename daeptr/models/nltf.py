@@ -45,7 +45,7 @@ class NLTF(PITF):
         return (gaussian_similarity(u[:, None, :], tf.gather(self.tag_user_factors, tag_ids), self.gamma)
                 + gaussian_similarity(i[:, None, :], tf.gather(self.tag_item_factors, tag_ids), self.gamma))
 
-    def call(self, inputs, training=False):
+    def all_scores(self, inputs):
         u, i = self._posts(inputs)
         return (gaussian_similarity(u[:, None, :], self.tag_user_factors[None], self.gamma)
                 + gaussian_similarity(i[:, None, :], self.tag_item_factors[None], self.gamma))

@@ -24,8 +24,10 @@ from daeptr.sampling import complement_sample
 class PairwiseTagModel(TagRecommender):
     """A tag model ŷ(u, i, t) trained with BPR over sampled negative tags.
 
-    Subclasses implement `tag_scores(batch, tag_ids)` → [B, M] for tag ids [B, M], `score`
-    for all tags, and `embeddings(batch, tag_ids)` → the embedding rows to penalise.
+    Subclasses implement `tag_scores(batch, tag_ids)` → [B, M] for tag ids [B, M],
+    `all_scores(batch)` → [B, |T|], and `embeddings(batch, tag_ids)` → the embedding rows to
+    penalise. Both kinds of score go through `call`, so that Keras autocasts the variables
+    they read under mixed precision; the penalty reads them outside it, in float32.
     """
 
     def __init__(self, num_tags: int, l2: float, num_negatives: int, seed: int | None, **kwargs):
@@ -37,7 +39,14 @@ class PairwiseTagModel(TagRecommender):
         self.num_tags, self.l2, self.num_negatives = num_tags, l2, num_negatives
         self.sampler_seed = keras.random.SeedGenerator(seed)
 
+    def call(self, inputs, training=False, tag_ids=None):
+        """ŷ(u, i, t) of the tags `tag_ids` [B, M], or of every tag (None) [B, |T|]."""
+        return self.all_scores(inputs) if tag_ids is None else self.tag_scores(inputs, tag_ids)
+
     def tag_scores(self, batch, tag_ids) -> tf.Tensor:
+        raise NotImplementedError
+
+    def all_scores(self, batch) -> tf.Tensor:
         raise NotImplementedError
 
     def embeddings(self, batch, tag_ids) -> tuple[list[tf.Tensor], list[tf.Tensor]]:
@@ -53,7 +62,7 @@ class PairwiseTagModel(TagRecommender):
         present = tags >= 0
         negatives = self.negatives(batch)
         ids = tf.concat([tf.maximum(tags, 0), negatives], axis=1)  # [B, L + n]
-        scores = self.tag_scores(batch, ids)
+        scores = tf.cast(self(batch, training=training, tag_ids=ids), tf.float32)  # BPR: float32
         width = tf.shape(tags)[1]
         loss = bpr_loss(scores[:, :width], scores[:, width:], present)
 

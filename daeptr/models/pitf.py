@@ -47,7 +47,7 @@ class PITF(PairwiseTagModel):
         return list(self._posts(batch)), [tf.gather(self.tag_user_factors, tag_ids),
                                           tf.gather(self.tag_item_factors, tag_ids)]
 
-    def call(self, inputs, training=False):
+    def all_scores(self, inputs):
         u, i = self._posts(inputs)
         return (tf.matmul(u, self.tag_user_factors, transpose_b=True)
                 + tf.matmul(i, self.tag_item_factors, transpose_b=True))

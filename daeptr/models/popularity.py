@@ -54,7 +54,9 @@ class Popularity(TagRecommender):
 
     def __init__(self, num_users: int, num_items: int, num_tags: int, kind: str = "user_item",
                  alpha: float = 0.5, seed: int | None = None, **kwargs):
-        super().__init__(**kwargs)
+        # Relative frequencies stay float32 under any dtype policy: bfloat16 (8 bits of
+        # mantissa) would round close frequencies to ties, which count against the target.
+        super().__init__(**{**kwargs, "dtype": "float32"})
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         if not 0 <= alpha <= 1:

@@ -1,0 +1,163 @@
+"""Mixed precision (`TrainConfig.precision`): every trained model built under the Keras policy
+`mixed_bfloat16` computes in bfloat16 with float32 variables, and its objective and scores
+are float32; float32 models compute what they computed before mixed precision existed."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from daeptr import models
+from daeptr.data import pcore, splits, synthetic
+from daeptr.models import DAEPTR, dtype_policy
+from daeptr.pipeline import post_dataset
+
+TAG_BATCH = {"user": tf.constant([0, 1, 2]), "item": tf.constant([1, 0, 3]),
+             "tags": tf.constant([[0, 4, -1], [2, -1, -1], [-1, -1, -1]])}
+TOPN_BATCH = {"user": tf.constant([0, 2]), "tags": tf.constant([[1, 3, -1], [-1, -1, -1]]),
+              "profile": tf.constant([[1, 0, 0, 1, 0], [0, 0, 1, 0, 1]], tf.float32),
+              "item_profile": tf.constant([[0.5, 0.5], [0, 0]], tf.float32)}
+TAG_SIZES = dict(num_users=3, num_items=4, num_tags=6)
+TOPN_SIZES = dict(num_users=3, num_items=6, profile_dim=5, item_profile_dim=2)
+TRAINED = [  # every trained model of the registry, with arguments that use all its layers
+    ("dae_ptr", {}), ("dae_ptr", {"encoder": "dense"}), ("pitf", {}), ("nltf", {}),
+    ("abnt", {}), ("dae", {}), ("cdae", {"negatives": 1}),
+    ("cddae", {"encoder_units": (7,), "decoder_units": (8,), "use_item_profile": True}),
+]
+# Where the work is: every product and NLTF's kernel. Softplus (Eq. 11, BPR's −ln σ) and Abs
+# (CDDAE's mean absolute error) are the losses.
+PRODUCTS = {"MatMul", "BatchMatMulV2", "BatchMatMulV3", "Einsum", "Exp"}
+LOSSES = {"Softplus", "Abs"}
+
+
+def _build(name, arguments, policy):
+    topn = name in ("dae", "cdae", "cddae")
+    sizes = TOPN_SIZES if topn else TAG_SIZES
+    posts = splits.Posts(np.array([0, 1], np.int32), np.array([0, 0], np.int32),
+                         np.array([0, 1, 2]), np.array([0, 1], np.int32))
+    keras.utils.set_random_seed(0)
+    with dtype_policy(policy):
+        model = models.build(name, posts, **sizes, latent_dim=4, seed=0, **arguments)
+    return model, (TOPN_BATCH if topn else TAG_BATCH)
+
+
+def _ops(fn, *args):
+    """The operations of `fn` traced as a graph, by type: {type: [output dtypes]}."""
+    graph = tf.function(fn).get_concrete_function(*args).graph
+    out = {}
+    for op in graph.get_operations():
+        out.setdefault(op.type, []).extend(t.dtype for t in op.outputs)
+    return out
+
+
+@pytest.mark.parametrize("name, arguments", TRAINED)
+def test_mixed_bfloat16_computes_in_bfloat16_with_float32_variables_objective_and_scores(
+        name, arguments):
+    model, batch = _build(name, arguments, "mixed_bfloat16")
+    for layer in model._flatten_layers():
+        assert (layer.compute_dtype, layer.variable_dtype) == ("bfloat16", "float32"), layer.name
+    assert {v.dtype for v in model.weights if v.dtype != "int32"} == {"float32"}
+
+    # Training: the products of the step (raw TF ops on the model's own variables included,
+    # e.g. DAE-PTR's gather of W's rows and its einsum) run in bfloat16, the loss in float32.
+    ops = _ops(lambda b: model.objective_terms(b, training=True), batch)
+    products = [d for t in PRODUCTS for d in ops.get(t, [])]
+    assert products and set(products) == {tf.bfloat16}, {t: ops.get(t) for t in PRODUCTS}
+    losses = [d for t in LOSSES for d in ops.get(t, [])]
+    assert losses and set(losses) == {tf.float32}
+    loss, regularization = model.objective_terms(batch, training=False)
+    assert (loss.dtype, regularization.dtype) == (tf.float32, tf.float32)
+    # Eq. 12 (and BPR's penalty) read the float32 variables: exactly a float32 model's value.
+    twin, _ = _build(name, arguments, "float32")
+    twin.set_weights(model.get_weights())
+    assert regularization.numpy() == twin.objective_terms(batch, training=False)[1].numpy()
+
+    # Ranking: bfloat16 products, float32 scores.
+    ops = _ops(model.score, batch)
+    assert {d for t in PRODUCTS for d in ops.get(t, [])} == {tf.bfloat16}
+    assert model(batch).dtype == tf.bfloat16 and model.score(batch).dtype == tf.float32
+
+
+def test_count_based_floors_stay_float32_under_a_mixed_policy():
+    split = splits.leave_last_tag_out(pcore.p_core(synthetic.planted_folksonomy(seed=2), 2)[0],
+                                      seed=0)
+    sizes = dict(num_users=split.num_users, num_items=split.num_items, num_tags=split.num_tags)
+    batch = next(iter(post_dataset(split.eval_posts("test"), 64)))
+    scores = {}
+    for policy in ("float32", "mixed_bfloat16"):
+        with dtype_policy(policy):
+            model = models.build("mp_ui", split.train_posts("test"), **sizes)
+        assert model.compute_dtype == "float32"
+        scores[policy] = model.score(batch).numpy()
+    np.testing.assert_array_equal(scores["mixed_bfloat16"], scores["float32"])
+
+
+def test_the_policy_scope_restores_the_global_policy():
+    with dtype_policy("mixed_bfloat16"):
+        assert keras.config.dtype_policy().name == "mixed_bfloat16"
+        with pytest.raises(RuntimeError):
+            with dtype_policy("float32"):
+                raise RuntimeError
+        assert keras.config.dtype_policy().name == "mixed_bfloat16"
+    assert keras.config.dtype_policy().name == "float32"
+
+
+# A float32 DAE-PTR on fixed weights, before and after three Adam steps, as the code computed
+# it before mixed precision existed (printed by that code; no corruption, so no noise).
+FIXED_LOGITS = [
+    [-0.9050878882408142, 0.8360711932182312, -0.11582458019256592, 0.8118410110473633,
+     -0.11876273155212402, 0.7507071495056152],
+    [-0.7968499064445496, 0.43566715717315674, -0.05248981714248657, 0.9511431455612183,
+     0.31891030073165894, 0.07671339809894562],
+    [-0.7718284130096436, 0.6402673125267029, -0.052231669425964355, 1.0440545082092285,
+     0.15112188458442688, 0.4458523988723755]]
+FIXED_OBJECTIVE = [16.219257354736328, 0.1415119171142578, 16.360769271850586]
+FIXED_FIT = [13.172701835632324, 0.13188423216342926]  # mean loss, regularization of 3 steps
+FIXED_AFTER = [
+    [-0.24596118927001953, -0.6369345188140869, -1.1357218027114868, -1.0367457866668701,
+     -0.8343285918235779, -1.476335883140564],
+    [-0.5768799781799316, -0.6221081018447876, -0.8941143751144409, -1.1340787410736084,
+     -0.7929672002792358, -1.30291748046875],
+    [-0.3719831109046936, -0.5561162233352661, -1.040610432624817, -0.6899124979972839,
+     -0.736112117767334, -0.8753600120544434]]
+
+
+def test_float32_dae_ptr_computes_what_it_computed_before_mixed_precision():
+    model = DAEPTR(3, 4, 6, latent_dim=5, corruption=0.0, l2=0.01, seed=1)
+    rng = np.random.default_rng(16)
+    model.set_weights([rng.normal(0, 0.5, w.shape).astype(np.float32) for w in model.get_weights()])
+    close = dict(rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(model.score(TAG_BATCH).numpy(), FIXED_LOGITS, **close)
+    np.testing.assert_allclose([t.numpy() for t in model._objective(TAG_BATCH, training=False)],
+                               FIXED_OBJECTIVE, **close)
+    model.compile(keras.optimizers.Adam(0.1), jit_compile=False)
+    history = model.fit(tf.data.Dataset.from_tensors(TAG_BATCH).repeat(3), epochs=1,
+                        verbose=0).history
+    np.testing.assert_allclose([history["loss"][0], history["regularization_loss"][0]],
+                               FIXED_FIT, **close)
+    np.testing.assert_allclose(model.score(TAG_BATCH).numpy(), FIXED_AFTER, **close)
+
+
+@pytest.mark.parametrize("name, arguments", [("dae_ptr", {"corruption": 0.5}), ("pitf", {})])
+def test_mixed_training_on_planted_data_stays_close_to_float32(name, arguments):
+    split = splits.leave_last_tag_out(pcore.p_core(synthetic.planted_folksonomy(seed=3), 2)[0],
+                                      seed=0)
+    sizes = dict(num_users=split.num_users, num_items=split.num_items, num_tags=split.num_tags)
+    batch = next(iter(post_dataset(split.eval_posts("test"), 256)))
+    losses, scores = {}, {}
+    for policy in ("float32", "mixed_bfloat16"):
+        keras.utils.set_random_seed(0)  # the same initial weights: variables are float32
+        with dtype_policy(policy):
+            model = models.build(name, split.train_posts("test"), **sizes, latent_dim=16,
+                                 seed=0, **arguments)
+        model.compile(keras.optimizers.Adam(0.01), jit_compile=False)
+        losses[policy] = model.fit(post_dataset(split.train_posts("test"), 64, shuffle=True,
+                                                seed=0), epochs=2, verbose=0).history["loss"]
+        scores[policy] = model.score(batch).numpy()
+    assert np.isfinite(losses["mixed_bfloat16"]).all()
+    assert np.isfinite(scores["mixed_bfloat16"]).all()
+    np.testing.assert_allclose(losses["mixed_bfloat16"], losses["float32"], rtol=1e-2)
+    # bfloat16 keeps 8 significant bits: the scores differ by about 1% of their range
+    scale = np.abs(scores["float32"]).max()
+    np.testing.assert_allclose(scores["mixed_bfloat16"], scores["float32"], atol=0.05 * scale)
+    assert np.corrcoef(scores["mixed_bfloat16"].ravel(), scores["float32"].ravel())[0, 1] > 0.999
