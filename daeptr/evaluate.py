@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from daeptr.data.splits import Posts
 from daeptr.metrics import ranking_metrics, target_ranks
+from daeptr.models.base import float32_scorer
 from daeptr.pipeline import post_dataset
 
 NS = (1, 3, 5, 10)
@@ -24,9 +25,11 @@ _fused_target_ranks = tf.function(target_ranks, reduce_retracing=True, jit_compi
 
 
 def rank_targets(model, posts: Posts, batch_size: int = 4096) -> np.ndarray:
-    """The 1-based rank of each post's target among its candidates, int32 [P]."""
+    """The 1-based rank of each post's target among its candidates, int32 [P], scored in
+    float32 (`float32_scorer`) whatever precision the model computes in."""
     if posts.target is None:
         raise ValueError("evaluation posts need a target tag")
+    model = float32_scorer(model)
 
     batch_size = min(batch_size, getattr(model, "score_batch_size", None) or batch_size)
     dataset = post_dataset(posts, batch_size)

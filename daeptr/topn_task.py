@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from daeptr.data.ml100k import ItemSplit
 from daeptr.data.splits import Posts
+from daeptr.models.base import float32_scorer
 from daeptr.pipeline import PAD, max_width, post_dataset
 from daeptr.topn import NS, hits_at, topn_metrics
 
@@ -50,6 +51,7 @@ class TopNTask:
     def evaluate(self, model, phase: str, batch_size: int):
         """(metrics, extra metrics.json entries, cumulative hits [U, 10] per user)."""
         rows, features, targets, sizes = self._phase[phase]
+        model = float32_scorer(model)  # rankings in float32 whatever the training precision
         hits = np.concatenate([
             self._hits(model.score(batch), batch["tags"], batch["targets"], max(self.ns)).numpy()
             for batch in post_dataset(rows, batch_size, width=self.width,

@@ -161,3 +161,51 @@ def test_mixed_training_on_planted_data_stays_close_to_float32(name, arguments):
     scale = np.abs(scores["float32"]).max()
     np.testing.assert_allclose(scores["mixed_bfloat16"], scores["float32"], atol=0.05 * scale)
     assert np.corrcoef(scores["mixed_bfloat16"].ravel(), scores["float32"].ravel())[0, 1] > 0.999
+
+
+@pytest.mark.parametrize("name, arguments", TRAINED)
+def test_a_mixed_model_is_ranked_by_a_float32_copy_of_its_weights(name, arguments):
+    from daeptr.models.base import float32_scorer
+
+    model, batch = _build(name, arguments, "mixed_bfloat16")
+    twin, _ = _build(name, arguments, "float32")
+    twin.set_weights([w * 1.5 for w in model.get_weights()])  # other weights than the model's
+    scorer = float32_scorer(model)
+    assert scorer is not model and scorer.compute_dtype == "float32"
+    assert all(layer.compute_dtype == "float32" for layer in scorer._flatten_layers())
+    twin.set_weights(model.get_weights())
+    np.testing.assert_array_equal(scorer.score(batch).numpy(), twin.score(batch).numpy())
+    # trained further, the model's new weights reach the same copy at the next evaluation
+    model.set_weights([w + 0.25 for w in model.get_weights()])
+    twin.set_weights(model.get_weights())
+    assert float32_scorer(model) is scorer
+    np.testing.assert_array_equal(scorer.score(batch).numpy(), twin.score(batch).numpy())
+    float32_model, _ = _build(name, arguments, "float32")
+    assert float32_scorer(float32_model) is float32_model
+
+
+def test_float32_ranking_of_a_mixed_dae_ptr_has_the_ties_of_float32_not_of_bfloat16():
+    """bfloat16 scores tie tags that float32 scores keep apart; ties count against the
+    target, so a mixed model must be ranked in float32."""
+    from daeptr.evaluate import rank_targets
+    from daeptr.models.base import float32_scorer
+
+    core, _ = pcore.p_core(synthetic.smoke_tags(), 2)
+    split = splits.leave_last_tag_out(core, seed=0)
+    sizes = dict(num_users=split.num_users, num_items=split.num_items, num_tags=split.num_tags)
+    keras.utils.set_random_seed(0)
+    with dtype_policy("mixed_bfloat16"):
+        model = DAEPTR(**sizes, latent_dim=16, seed=0)
+    posts = split.eval_posts("test")
+    batch = next(iter(post_dataset(posts, len(posts))))
+    own = model.score(batch).numpy()
+    ranked = float32_scorer(model).score(batch).numpy()
+
+    def ties(scores):
+        return np.mean([len(row) - len(np.unique(row)) for row in scores])
+
+    assert ties(ranked) < ties(own) and ties(ranked) <= 1
+    np.testing.assert_allclose(ranked, own, atol=0.1)
+    ranks = rank_targets(model, posts)
+    expected = rank_targets(float32_scorer(model), posts)
+    np.testing.assert_array_equal(ranks, expected)

@@ -7,13 +7,15 @@ separately, so that TensorBoard shows Eq. 11's two parts apart.
 
 Precision. A model built inside `dtype_policy("mixed_bfloat16")` computes in bfloat16 with
 float32 variables, sublayers included; its objective and its scores (`score`) are float32.
-The scores are the bfloat16 outputs widened, so tags tie more often than under float32, and
-ties count against the target.
+Its own scores are the bfloat16 outputs widened (8 bits of mantissa: many of |T| tags tie,
+and ties count against the target), so evaluation ranks with `float32_scorer(model)`, a
+float32 copy that holds the trained weights.
 """
 
 from __future__ import annotations
 
 import contextlib
+import weakref
 
 import keras
 import tensorflow as tf
@@ -38,6 +40,28 @@ def dtype_policy(policy):
         yield
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+_FLOAT32_TWINS = weakref.WeakKeyDictionary()
+
+
+def float32_scorer(model: keras.Model) -> keras.Model:
+    """`model` if it computes in float32; else a float32 model of the same class and
+    configuration holding `model`'s current weights (made once and kept on `model`, its
+    weights refreshed at every call), so that rankings are computed in float32 whatever
+    precision trained the weights."""
+    if model.compute_dtype == "float32":
+        return model
+    twin = _FLOAT32_TWINS.get(model)
+    if twin is None:
+        twin = type(model).from_config({**model.get_config(), "dtype": "float32"})
+        if len(twin.weights) != len(model.weights):
+            raise ValueError(f"{type(model).__name__} makes weights on its first call; a "
+                             "float32 copy cannot take its weights")
+        _FLOAT32_TWINS[model] = twin  # not an attribute: Keras would track it as a sublayer
+    for target, source in zip(twin.weights, model.weights):
+        target.assign(source)
+    return twin
 
 
 class TagRecommender(keras.Model):
