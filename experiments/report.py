@@ -67,9 +67,10 @@ def index(root: pathlib.Path, entries: list[tuple[pathlib.Path, str, str, dict]]
              "their measured machine time (selection, retraining, test).", ""]
     for path, name, command, facts in entries:
         folder = path.parent.relative_to(root)
-        links = [f"[{name}.{ext}]({(folder / f'{name}.{ext}').as_posix()})"
+        links = [f"[{(folder / f'{name}.{ext}').as_posix()}]({(folder / f'{name}.{ext}').as_posix()})"
                  for ext in ("md", "csv", "png") if (path.parent / f"{name}.{ext}").exists()]
-        lines += [f"- **{facts['title']}**: {', '.join(links)}; {facts['runs']} runs, "
+        lines += [f"- **{facts['title']}**: {', '.join(links)}; {facts['runs']} "
+                  f"run{'s' if facts['runs'] != 1 else ''}, "
                   f"{facts['hours']:.2f} h. `{command}`"]
     return "\n".join(lines) + "\n"
 

@@ -63,7 +63,7 @@ def run_table(table: str) -> str:
                  for name, s in used.items()},
         "split": {"tags": split.num_tags, "test_posts": len(split.eval_posts("test")),
                   "fingerprint": split.fingerprint(), "tie_break": split.tie_break,
-                  "split_seed": split.seed}}
+                  "split_seed": split.seed, "valid_min_tags": split.valid_min_tags}}
     manifest = runs.write_manifest(request.tree, table, "table", cli.command(), context,
                                    pd.concat(frames, ignore_index=True))
     return render(manifest.parent, table, *runs.read_manifest(manifest)[2:])
@@ -122,7 +122,8 @@ def summarize(table, runs: pd.DataFrame, paper: dict, context: dict):
         f"# Table {table.removeprefix('table')}: {context['title']}",
         f"Full ranking of all {split['tags']} tags except the post's input tags; "
         f"{split['test_posts']} test posts; split {split['fingerprint'][:12]} "
-        f"(tie_break={split['tie_break']}, split_seed={split['split_seed']}). Mean ± std over seeds.",
+        f"(tie_break={split['tie_break']}, split_seed={split['split_seed']}, "
+        f"valid_min_tags={split['valid_min_tags']}). Mean ± std over seeds.",
         results.markdown_table(ours, [False] * (len(METRICS) + 1) + [True]),
     ]
     beside = frame[frame["paper"].notna()]

@@ -112,7 +112,9 @@ def test_lastfm_split(lastfm_core):
     assert stats["test_posts"] == stats["posts"]
     assert 0 < stats["valid_posts"] <= stats["posts"]
     sizes = np.diff(split.indptr)
-    assert stats["valid_posts"] == int((sizes >= 3).sum())
+    assert stats["valid_posts"] == int((sizes >= 2).sum())  # the default rule: 2+ tags
+    strict = leave_last_tag_out(core, seed=0, valid_min_tags=3).statistics()
+    assert strict["valid_posts"] == int((sizes >= 3).sum()) < stats["valid_posts"]
     assert (split.role == TEST).sum() == len(split.eval_posts("test"))
     assert (split.role == VALID).sum() == len(split.eval_posts("valid"))
     raw = raw_statistics(core)

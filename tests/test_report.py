@@ -49,7 +49,7 @@ def test_report_rebuilds_every_summary_byte_for_byte_from_the_records(drive, smo
     assert _texts(tree) == written
     assert (tree / "sweeps" / "k.png").exists()
     index = (tree / "index.md").read_text()
-    assert "[table2.md](table2.md)" in index and "[k.png](sweeps/k.png)" in index
+    assert "[table2.md](table2.md)" in index and "[sweeps/k.png](sweeps/k.png)" in index
     assert "`python -m experiments.table2 --models=dae_ptr,mp --smoke`" in index
     assert "table2.md: 2 runs" in printed
 
