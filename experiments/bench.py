@@ -723,6 +723,9 @@ def main(argv: Sequence[str]):
         sizes = {name: flag.value if flag.present else CDAE_DEFAULTS[name]
                  for name, flag in (("latent_dim", flags.FLAGS["latent_dim"]),
                                     ("batch_size", flags.FLAGS["batch_size"]))}
+        for name, value in sizes.items():
+            if value < 1:
+                raise cli.FlagError(f"--{name} must be >= 1, got {value}")
         quick = QUICK.value or DATA.smoke.value
         result = run_cdae(label, plan.data_options(), sizes["latent_dim"], sizes["batch_size"],
                           JIT_CHOICES[JIT.value], 2 if quick else STEPS.value,

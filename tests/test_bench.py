@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -71,7 +72,10 @@ def test_quick_bench_writes_positive_numbers(tmp_path):
 @pytest.mark.parametrize("arg, why", [
     ("--encoder=conv", "flag --encoder=conv: value should be one of <sparse|dense|both>"),
     ("--jit=maybe", "value should be one of <false|true|both>"),
-    ("--dataset=ml100k", "--dataset=ml100k: the benchmark runs on lastfm-coreP or ml10m-coreP"),
+    ("--dataset=ml100k", "--dataset=ml100k: the CDAE benchmark times one fold, e.g. ml100k-fold1"),
+    ("--end_to_end --dataset=ml100k-fold1", "--dataset=ml100k-fold1: the benchmark runs on "
+     "lastfm-coreP or ml10m-coreP"),
+    ("--dataset=ml100k-fold1 --batch_size=0", "--batch_size must be >= 1, got 0"),
     ("--dataset=lastfm", "--dataset: 'lastfm' is not one of"),
     ("--steps=0", "0 is not a positive integer"),
     ("--warmup=0", "0 is not a positive integer"),
@@ -141,3 +145,22 @@ def _expected_flops(B, L, T, K, encoder):
     encoder_fwd = 2 * B * (L if encoder == "sparse" else T) * K
     decoder_fwd = 2 * B * K * T
     return 2 * encoder_fwd + 3 * decoder_fwd
+
+
+def test_smoke_cdae_bench_times_fit_epochs_and_full_evaluations(tmp_path, monkeypatch, capsys):
+    from experiments import bench, cli
+
+    monkeypatch.delenv("DAEPTR_DATA", raising=False)
+    cli.call(bench, ["--smoke", "--dataset=ml100k-fold1", f"--output_dir={tmp_path}"])
+    result = json.loads((tmp_path / "smoke" / "bench" / "cdae" / "bench.json").read_text())
+    assert result["settings"]["latent_dim"] == 50 and result["settings"]["batch_size"] == 256
+    assert [v["jit"] for v in result["variants"]] == [False, True]
+    for variant in result["variants"]:
+        assert len(variant["epoch_times_s"]) == result["settings"]["epochs"]
+        assert variant["epoch_s"] == pytest.approx(statistics.median(variant["epoch_times_s"]))
+        assert variant["step_ms"] == pytest.approx(
+            1e3 * variant["epoch_s"] / -(-variant["users"] // 256))
+        assert variant["eval_s"] > 0 and variant["eval_users"] > 0
+        summary = result["cdae"][f"jit_{str(variant['jit']).lower()}"]
+        assert summary["epoch_s"] == variant["epoch_s"] and summary["eval_s"] == variant["eval_s"]
+    assert "RecBole" in capsys.readouterr().out
