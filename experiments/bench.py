@@ -381,6 +381,13 @@ def describe_device() -> dict:
         cpu = names[0] if names else cpu
     except OSError:
         pass
+    try:  # the instruction sets that decide whether bfloat16 matmuls are fast on a CPU
+        with open("/proc/cpuinfo") as f:
+            flags_line = next((line for line in f if line.startswith("flags")), ":")
+        present = set(flags_line.split(":", 1)[1].split())
+        isa = sorted(present & {"avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"})
+    except OSError:
+        isa = None
     gpus = []
     for gpu in tf.config.list_physical_devices("GPU"):
         details = tf.config.experimental.get_device_details(gpu)
@@ -396,6 +403,7 @@ def describe_device() -> dict:
         load = None
     return {
         "cpu": cpu,
+        "cpu_isa": isa,
         "cpu_count": os.cpu_count(),
         "usable_cpus": usable,
         "gpus": gpus,
@@ -411,7 +419,9 @@ def describe_device() -> dict:
 def describe(device: dict) -> str:
     if device["gpus"]:
         return ", ".join(g["device_name"] or g["name"] for g in device["gpus"])
-    return f"CPU only: {device['cpu']}, {device['usable_cpus']} usable cores"
+    isa = device.get("cpu_isa")
+    return (f"CPU only: {device['cpu']}, {device['usable_cpus']} usable cores"
+            + (f" ({', '.join(isa) or 'no AVX2'})" if isa is not None else ""))
 
 
 def by_precision(rows: list[dict]) -> dict:
