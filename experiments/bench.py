@@ -24,6 +24,8 @@ mixed_bfloat16, `TrainConfig.precision`) variant, side by side in one process, i
     beside the FLOP/s of a plain `tf.matmul` [B, K] × [K, |T|] measured in the same run
     (a tf.function with the same jit_compile, in the variant's compute dtype, arguments fed
     in, warm, median of repeats), and their ratio;
+  * the time of one [B, L] uniform draw, the mask-out's noise, compiled like the step, with
+    the generator the package uses (Keras' default) and with Philox (`time_draws`);
   * the time to evaluate every test post with `daeptr.evaluate.evaluate` (warm, median of
     `--eval_repeats`);
   * peak memory: the process' peak RSS after the variant (`ru_maxrss`, a high-water mark of
@@ -238,6 +240,28 @@ def time_matmul(batch: int, latent_dim: int, num_tags: int, jit: bool, repeats: 
             "times": times, "other_load": load.share}
 
 
+def time_draws(shape: tuple[int, int], jit: bool, repeats: int) -> dict:
+    """Milliseconds of one U[0, 1) draw of `shape` (a mask-out's noise) compiled with
+    `jit`, warm, median of `repeats` calls: with the generator the package draws with
+    (`keras.random.uniform`, which lets TensorFlow choose: "auto_select") and with Philox
+    named. Under XLA on a CPU the automatic choice is ThreeFry."""
+    generator = keras.random.SeedGenerator(0)
+    key = tf.constant([1, 2], tf.int32)
+    draws = {"keras_default": lambda: keras.random.uniform(shape, seed=generator),
+             "philox": lambda: tf.random.stateless_uniform(shape, seed=key, alg="philox")}
+    out = {}
+    for name, draw in draws.items():
+        function = tf.function(draw, jit_compile=jit)
+        _sync(function())
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            _sync(function())
+            times.append(time.perf_counter() - start)
+        out[name] = 1e3 * statistics.median(times)
+    return out
+
+
 def _cpu_ticks() -> tuple[int, int, int] | None:
     """(busy ticks of all CPUs, all ticks of all CPUs, this process' ticks); None off Linux."""
     try:
@@ -329,6 +353,7 @@ def bench_variant(split: splits.TagSplit, settings: Settings, encoder: str, jit:
     flops = train_step_flops(B, width, T, K, encoder)
     steps_per_epoch = math.ceil(len(train) / settings.batch_size)
     ref = reference[jit, precision]
+    draws = time_draws((B, width), jit, settings.matmul_repeats)
 
     evaluate(model, test)  # warm-up: traces the ranking function
     eval_times = []
@@ -356,6 +381,7 @@ def bench_variant(split: splits.TagSplit, settings: Settings, encoder: str, jit:
         "train_flops_per_s": flops["flops"] / step,
         "matmul_flops_per_s": ref["flops_per_s"],
         "train_vs_matmul": flops["flops"] / step / ref["flops_per_s"],
+        "draw_ms": draws,
         "eval_posts": len(test),
         "eval_s": statistics.median(eval_times),
         "eval_times_s": eval_times,
@@ -502,6 +528,7 @@ def markdown(result: dict) -> str:
     gpu = bool(device["gpus"])
     header = ["encoder", "jit", "precision", "step ms", "posts/s", "s/epoch", "GFLOP/step",
               "train GFLOP/s", "matmul GFLOP/s", "train/matmul",
+              "mask draw ms (default / Philox)",
               f"eval s ({d['test_posts']:,} posts)", "peak RSS MiB",
               *(["GPU peak MiB"] if gpu else []), "other load"]
     rows = []
@@ -511,6 +538,7 @@ def markdown(result: dict) -> str:
             f"{1e3 * r['step_s']:.1f}", f"{r['posts_per_s']:,.0f}", f"{r['epoch_s']:.2f}",
             f"{r['flops_per_step'] / 1e9:.2f}", f"{r['train_flops_per_s'] / 1e9:.1f}",
             f"{r['matmul_flops_per_s'] / 1e9:.1f}", f"{100 * r['train_vs_matmul']:.0f}%",
+            f"{r['draw_ms']['keras_default']:.2f} / {r['draw_ms']['philox']:.2f}",
             f"{r['eval_s']:.2f}", f"{r['peak_rss_bytes'] / 2**20:,.0f}",
         ] + ([f"{r['gpu_peak_bytes'] / 2**20:,.0f}"] if gpu else []) + [_load_cell(r)])
     load = device.get("loadavg_at_start")
@@ -530,7 +558,9 @@ def markdown(result: dict) -> str:
         *_load_warning(result),
         "GFLOP/step: matmul FLOPs of forward + backward (`train_step_flops`). matmul: "
         "tf.matmul [B,K]×[K,|T|] compiled with the same jit_compile, in the variant's "
-        "compute dtype (bfloat16 for mixed_bfloat16), warm, median. "
+        "compute dtype (bfloat16 for mixed_bfloat16), warm, median. Mask draw: one "
+        "[B, L] U[0,1) draw with the same jit_compile, Keras' default generator (what the "
+        "package draws with) / Philox named, warm, median. "
         "Peak RSS: the process' high-water mark so far. Other load: share of all CPU time "
         "used by other processes during the timed steps / evaluations (0% = idle machine).",
     ]
@@ -669,12 +699,13 @@ def bench_cdae(part: tasks.Part, latent_dim: int, batch_size: int, jit: bool, ep
             metrics, extra, _ = task.evaluate(model, "test", config.eval_batch_size)
             eval_times.append(time.perf_counter() - start)
     users = len(task.train_rows("test"))
+    draws = time_draws((batch_size, task.width), jit, 20)
     row = {"jit": jit, "latent_dim": latent_dim, "batch_size": batch_size,
            "users": users, "items": part.sizes["num_items"],
            "steps_per_epoch": math.ceil(users / batch_size),
            "first_epoch_s": timer.seconds[0], "epoch_s": statistics.median(timed),
            "epoch_times_s": timed, "step_ms": 1e3 * statistics.median(timed) / math.ceil(users / batch_size),
-           "loss_after": float(history["loss"][-1]),
+           "loss_after": float(history["loss"][-1]), "draw_ms": draws,
            "eval_s": statistics.median(eval_times), "eval_times_s": eval_times,
            "eval_users": extra["users_evaluated"], "eval_pu@10": metrics.get("pu@10"),
            "other_load_train": train_load.share, "other_load_eval": eval_load.share}
@@ -705,6 +736,8 @@ def cdae_markdown(result: dict) -> str:
     frame = pd.DataFrame([{
         "jit": str(r["jit"]).lower(), "epoch s": f"{r['epoch_s']:.3f}",
         "step ms": f"{r['step_ms']:.1f}", "first epoch s": f"{r['first_epoch_s']:.2f}",
+        "mask draw ms (default / Philox)":
+            f"{r['draw_ms']['keras_default']:.2f} / {r['draw_ms']['philox']:.2f}",
         f"eval s ({r['eval_users']} users)": f"{r['eval_s']:.3f}",
         "other load": _load_cell(r)} for r in result["variants"]])
     first = result["variants"][0]
@@ -715,7 +748,9 @@ def cdae_markdown(result: dict) -> str:
         f"per epoch over {first['users']} users × {first['items']} items), corruption 0.5, "
         f"sigmoid + BCE over all items. Epoch: `model.fit`'s whole epoch, median of "
         f"{s['epochs']} after {s['warmup']} untimed; evaluation: every test user ranked over "
-        f"all items (P/R/PU/RU@N), median of {s['eval_repeats']} after a warm-up.",
+        f"all items (P/R/PU/RU@N), median of {s['eval_repeats']} after a warm-up; mask draw: "
+        "one [batch, L] U[0,1) draw compiled like the step, Keras' default generator (what "
+        "the package draws with) / Philox named.",
         results.markdown_table(frame, [False] + [True] * (len(frame.columns) - 1)),
         "Peer (quoted, not measured here): RecBole 1.2.1's CDAE (PyTorch, CPU) at the same "
         "settings trains an epoch in 0.04–0.06 s and evaluates in 0.20 s on this kind of "

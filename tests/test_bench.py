@@ -112,6 +112,8 @@ def test_smoke_bench_runs_on_synthetic_data_without_a_data_folder(tmp_path, monk
         summary = result["precision"][precision]
         assert summary["step_ms"] == pytest.approx(1e3 * variant["step_s"])
         assert variant["step_s"] > 0
+        assert set(variant["draw_ms"]) == {"keras_default", "philox"}
+        assert min(variant["draw_ms"].values()) > 0
         assert summary["epoch_s"] > 0 and summary["matmul_gflop_per_s"] > 0
 
 
@@ -161,6 +163,7 @@ def test_smoke_cdae_bench_times_fit_epochs_and_full_evaluations(tmp_path, monkey
         assert variant["step_ms"] == pytest.approx(
             1e3 * variant["epoch_s"] / -(-variant["users"] // 256))
         assert variant["eval_s"] > 0 and variant["eval_users"] > 0
+        assert variant["draw_ms"]["keras_default"] > 0 and variant["draw_ms"]["philox"] > 0
         summary = result["cdae"][f"jit_{str(variant['jit']).lower()}"]
         assert summary["epoch_s"] == variant["epoch_s"] and summary["eval_s"] == variant["eval_s"]
     assert "RecBole" in capsys.readouterr().out
