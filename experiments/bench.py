@@ -400,20 +400,18 @@ def bench_variant(split: splits.TagSplit, settings: Settings, encoder: str, jit:
 
 
 def describe_device() -> dict:
-    cpu = platform.processor() or platform.machine()
+    cpu, isa = platform.processor() or platform.machine(), None
     try:
         with open("/proc/cpuinfo") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        cpu = names[0] if names else cpu
+            info = {}  # of the first CPU: every CPU lists the same fields
+            for key, _, value in (line.partition(":") for line in f):
+                info.setdefault(key.strip(), value.strip())
+        cpu = info.get("model name") or cpu
+        # The instruction sets that decide whether bfloat16 matmuls are fast on a CPU.
+        isa = sorted(set(info.get("flags", "").split())
+                     & {"avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"})
     except OSError:
         pass
-    try:  # the instruction sets that decide whether bfloat16 matmuls are fast on a CPU
-        with open("/proc/cpuinfo") as f:
-            flags_line = next((line for line in f if line.startswith("flags")), ":")
-        present = set(flags_line.split(":", 1)[1].split())
-        isa = sorted(present & {"avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"})
-    except OSError:
-        isa = None
     gpus = []
     for gpu in tf.config.list_physical_devices("GPU"):
         details = tf.config.experimental.get_device_details(gpu)
