@@ -84,7 +84,7 @@ def test_saved_model_reloads_with_the_same_weights_and_scores(tmp_path):
     model = DAEPTR(3, 4, 6, latent_dim=5, corruption=0.3, seed=0)
     model.compile(keras.optimizers.Adam(0.1))
     batch = _batch()
-    model.fit(tf.data.Dataset.from_tensors(batch), epochs=2, verbose=0)
+    model.fit(tf.data.Dataset.from_tensors(batch), epochs=2, verbose=0, shuffle=False)
     model.save(tmp_path / "model.keras")
     model.save_weights(tmp_path / "w.weights.h5")
     loaded = keras.models.load_model(tmp_path / "model.keras")
@@ -136,7 +136,7 @@ def test_training_lowers_the_loss_and_beats_chance_on_planted_data():
                    corruption=0.5, l2=0.001, seed=0)
     model.compile(keras.optimizers.Adam(0.02))
     train = post_dataset(split.train_posts("test"), 64, shuffle=True, seed=0)
-    history = model.fit(train, epochs=30, verbose=0).history
+    history = model.fit(train, epochs=30, verbose=0, shuffle=False).history
     assert set(history) >= {"loss", "regularization_loss", "total_loss"}
     assert history["loss"][-1] < 0.5 * history["loss"][0]
     np.testing.assert_allclose(np.array(history["total_loss"]),
@@ -157,7 +157,7 @@ def test_training_is_deterministic_under_a_seed():
                        corruption=0.5, seed=0)
         model.compile(keras.optimizers.Adam(0.01))
         model.fit(post_dataset(split.train_posts("test"), 32, shuffle=True, seed=0),
-                  epochs=3, verbose=0)
+                  epochs=3, verbose=0, shuffle=False)
         return model(next(iter(post_dataset(split.eval_posts("test"), 512))))
 
     np.testing.assert_allclose(run().numpy(), run().numpy(), rtol=1e-6, atol=1e-6)
