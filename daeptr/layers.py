@@ -13,6 +13,8 @@ import numbers
 import keras
 import tensorflow as tf
 
+from daeptr import rng
+
 
 def multi_hot(ids, weights, depth):
     """Densify padded ids into ``[B, depth]``: ``out[b, ids[b, l]] += weights[b, l]``.
@@ -96,7 +98,7 @@ class MaskOut(keras.layers.Layer):
         y = tf.cast(ids >= 0, self.compute_dtype)
         if training and self.rate > 0.0:
             # u ~ U[0, 1): P(u >= c) = 1 − c, and nothing survives at c = 1.
-            u = keras.random.uniform(tf.shape(ids), dtype="float32", seed=self.seed_generator)
+            u = rng.uniform(tf.shape(ids), self.seed_generator)
             keep = tf.cast(u >= self.rate, y.dtype)
             y = y * keep * tf.cast(self._keep_scale, y.dtype)
         if self.dense:

@@ -12,8 +12,9 @@ to a uniform complement tag with one comparison per post tag.
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
+
+from daeptr import rng
 
 
 def complement_sample(tags, num_tags: int, num_samples: int, seed) -> tf.Tensor:
@@ -32,7 +33,7 @@ def complement_sample(tags, num_tags: int, num_samples: int, seed) -> tf.Tensor:
     sorted_tags = tf.sort(tf.where(present, tags, num_tags + tf.shape(tags)[1]), axis=1)
     offsets = sorted_tags - tf.range(tf.shape(tags)[1])[None, :]  # s_j − j, non-decreasing
     free = tf.maximum(num_tags - sizes, 1)
-    uniform = keras.random.uniform((tf.shape(tags)[0], num_samples), seed=seed)
+    uniform = rng.uniform((tf.shape(tags)[0], num_samples), seed)
     r = tf.minimum(tf.cast(uniform * tf.cast(free[:, None], tf.float32), tf.int32),
                    free[:, None] - 1)
     below = tf.reduce_sum(tf.cast(offsets[:, None, :] <= r[:, :, None], tf.int32), axis=2)

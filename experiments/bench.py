@@ -25,7 +25,7 @@ mixed_bfloat16, `TrainConfig.precision`) variant, side by side in one process, i
     (a tf.function with the same jit_compile, in the variant's compute dtype, arguments fed
     in, warm, median of repeats), and their ratio;
   * the time of one [B, L] uniform draw, the mask-out's noise, compiled like the step, with
-    the generator the package uses (Keras' default) and with Philox (`time_draws`);
+    Keras' default generator and with Philox, which `daeptr.rng` draws with (`time_draws`);
   * the time to evaluate every test post with `daeptr.evaluate.evaluate` (warm, median of
     `--eval_repeats`);
   * peak memory: the process' peak RSS after the variant (`ru_maxrss`, a high-water mark of
@@ -242,9 +242,9 @@ def time_matmul(batch: int, latent_dim: int, num_tags: int, jit: bool, repeats: 
 
 def time_draws(shape: tuple[int, int], jit: bool, repeats: int) -> dict:
     """Milliseconds of one U[0, 1) draw of `shape` (a mask-out's noise) compiled with
-    `jit`, warm, median of `repeats` calls: with the generator the package draws with
-    (`keras.random.uniform`, which lets TensorFlow choose: "auto_select") and with Philox
-    named. Under XLA on a CPU the automatic choice is ThreeFry."""
+    `jit`, warm, median of `repeats` calls: with `keras.random.uniform`, which lets
+    TensorFlow choose ("auto_select"), and with Philox named, as `daeptr.rng` draws: the
+    same numbers, but under XLA on a CPU the automatic choice compiles to far slower code."""
     generator = keras.random.SeedGenerator(0)
     key = tf.constant([1, 2], tf.int32)
     draws = {"keras_default": lambda: keras.random.uniform(shape, seed=generator),
@@ -557,8 +557,8 @@ def markdown(result: dict) -> str:
         "GFLOP/step: matmul FLOPs of forward + backward (`train_step_flops`). matmul: "
         "tf.matmul [B,K]×[K,|T|] compiled with the same jit_compile, in the variant's "
         "compute dtype (bfloat16 for mixed_bfloat16), warm, median. Mask draw: one "
-        "[B, L] U[0,1) draw with the same jit_compile, Keras' default generator (what the "
-        "package draws with) / Philox named, warm, median. "
+        "[B, L] U[0,1) draw with the same jit_compile, Keras' default generator / Philox "
+        "(what the package draws with, daeptr.rng), warm, median. "
         "Peak RSS: the process' high-water mark so far. Other load: share of all CPU time "
         "used by other processes during the timed steps / evaluations (0% = idle machine).",
     ]
@@ -747,8 +747,8 @@ def cdae_markdown(result: dict) -> str:
         f"sigmoid + BCE over all items. Epoch: `model.fit`'s whole epoch, median of "
         f"{s['epochs']} after {s['warmup']} untimed; evaluation: every test user ranked over "
         f"all items (P/R/PU/RU@N), median of {s['eval_repeats']} after a warm-up; mask draw: "
-        "one [batch, L] U[0,1) draw compiled like the step, Keras' default generator (what "
-        "the package draws with) / Philox named.",
+        "one [batch, L] U[0,1) draw compiled like the step, Keras' default generator / "
+        "Philox (what the package draws with, daeptr.rng).",
         results.markdown_table(frame, [False] + [True] * (len(frame.columns) - 1)),
         "Peer (quoted, not measured here): RecBole 1.2.1's CDAE (PyTorch, CPU) at the same "
         "settings trains an epoch in 0.04–0.06 s and evaluates in 0.20 s on this kind of "
