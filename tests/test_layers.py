@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from daeptr.layers import MaskOut, multi_hot
+from daeptr.layers import MaskOut, multi_hot, weighted_row_sum
 
 NUM_TAGS = 50
 
@@ -193,3 +193,58 @@ def test_config_round_trip(ids):
         revived(ids, training=True).numpy(),
         MaskOut.from_config(config)(ids, training=True).numpy(),
     )
+
+
+# ---- weighted_row_sum (W·ỹ of the sparse encoder) -----------------------------
+
+
+def _numpy_row_sum(ids, weights, table):
+    out = np.zeros((ids.shape[0], table.shape[1]), "float64")
+    for b, l in zip(*np.nonzero(ids >= 0)):
+        out[b] += weights[b, l] * table[ids[b, l]]
+    return out
+
+
+def _row_sum_case(keep, seed=0):
+    """8 posts of up to 6 tags of 10, padded with -1; each present tag kept with
+    probability `keep` (weight 1.5) or dropped (weight 0)."""
+    rng = np.random.default_rng(seed)
+    ids = np.full((8, 6), -1, "int32")
+    for b, n in enumerate([0, 1, 2, 6, 3, 1, 5, 2]):
+        ids[b, :n] = rng.choice(10, n, replace=False)
+    weights = np.where((ids >= 0) & (rng.random(ids.shape) < keep), 1.5, 0.0).astype("float32")
+    table = rng.standard_normal((10, 3)).astype("float32")
+    return ids, weights, table
+
+
+@pytest.mark.parametrize("jit", [False, True])
+@pytest.mark.parametrize("keep,slots", [(0.3, 2), (1.0, 2), (1.0, 6), (0.0, 2)])
+def test_weighted_row_sum_and_its_gradient_match_numpy(jit, keep, slots):
+    # keep 1.0 with 2 slots per post: 20 nonzero pairs > 16 slots, the every-pair path;
+    # slots >= width: no compaction at all; keep 0: nothing to add.
+    ids, weights, table = _row_sum_case(keep)
+    upstream = np.random.default_rng(1).standard_normal((8, 3)).astype("float32")
+    variable = tf.Variable(table)
+
+    @tf.function(jit_compile=jit)
+    def forward_backward(ids, weights):
+        with tf.GradientTape() as tape:
+            out = weighted_row_sum(ids, weights, variable, slots_per_row=slots)
+            loss = tf.reduce_sum(out * upstream)
+        return out, tape.gradient(loss, variable)
+
+    out, grad = forward_backward(tf.constant(ids), tf.constant(weights))
+    np.testing.assert_allclose(out.numpy(), _numpy_row_sum(ids, weights, table), atol=1e-5)
+    # ∂/∂table[t] = Σ over pairs with id t of weight · upstream[post]
+    expected = np.zeros_like(table, "float64")
+    for b, l in zip(*np.nonzero(ids >= 0)):
+        expected[ids[b, l]] += weights[b, l] * upstream[b]
+    np.testing.assert_allclose(tf.convert_to_tensor(grad).numpy(), expected, atol=1e-5)
+
+
+def test_weighted_row_sum_compacted_and_every_pair_paths_agree():
+    ids, weights, table = _row_sum_case(0.5, seed=3)
+    compact = weighted_row_sum(ids, weights, table, slots_per_row=2)  # fits: 16 slots
+    every = weighted_row_sum(ids, weights, table, slots_per_row=6)  # 6 >= width 6
+    assert int(np.count_nonzero(weights)) <= 16
+    np.testing.assert_allclose(compact.numpy(), every.numpy(), atol=1e-6)

@@ -23,7 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from daeptr.layers import MaskOut
+from daeptr.layers import MaskOut, weighted_row_sum
 from daeptr.losses import SummedBinaryCrossentropy
 from daeptr.models.base import TagRecommender
 from daeptr.regularizers import HalfL2
@@ -127,8 +127,7 @@ class DAEPTR(TagRecommender):
         """W·ỹ for the padded tag ids `tags` and their corrupted values `y_tilde`."""
         if self.config["encoder"] == "dense":
             return tf.matmul(y_tilde, self.W)  # y_tilde: [B, |T|]
-        rows = tf.gather(self.W, tf.maximum(tags, 0))  # [B, L, K]; padding has weight 0
-        return tf.einsum("bl,blk->bk", y_tilde, rows)
+        return weighted_row_sum(tags, y_tilde, self.W)
 
     def call(self, inputs, training=False):
         tags = inputs["tags"]
