@@ -55,7 +55,8 @@ def weighted_row_sum(ids, weights, table, slots_per_row=4):
         ids: int ``[B, L]`` row ids, padded with -1 (padding must carry weight 0).
         weights: float ``[B, L]``, 0 at padding and at dropped ids.
         table: ``[N, K]`` rows to add up.
-        slots_per_row: the compacted path keeps ``B · slots_per_row`` (id, weight) pairs.
+        slots_per_row: the compacted path keeps ``B · slots_per_row`` (id, weight) pairs;
+            0 sums over every pair (no compaction).
 
     Returns:
         ``[B, K]``.
@@ -75,7 +76,9 @@ def weighted_row_sum(ids, weights, table, slots_per_row=4):
     weights = tf.convert_to_tensor(weights)
     table = tf.convert_to_tensor(table)  # a variable is read (and autocast) once
     width = ids.shape[1]
-    if width is None or width <= slots_per_row:
+    if slots_per_row < 0:
+        raise ValueError(f"slots_per_row must be >= 0, got {slots_per_row}")
+    if width is None or slots_per_row == 0 or width <= slots_per_row:
         return _every_pair(ids, weights, table)
     num_rows, dim = table.shape
     batch = tf.shape(ids)[0]

@@ -41,9 +41,9 @@ recorded beside them (Linux /proc), with the load averages.
 
 With --end_to_end it times whole runs instead: one DAE-PTR seed (selection, retraining, one
 test evaluation, through the run loop like a table's run) on --dataset with "before" settings
-(today's: float32, constant learning rate, the committed validated settings) and then one with
-"after" settings (those changed by --after), writing `end_to_end.before|after.seconds`,
-`.val_ndcg@3` and `.test_ndcg@3` to `<output_dir>/bench/end_to_end/bench.json` (the runs'
+(today's: float32, constant learning rate, the committed validated settings, changed by
+--before) and then one with "after" settings (today's changed by --after), writing
+`end_to_end.before|after.seconds`, `.val_ndcg@3` and `.test_ndcg@3` to `<output_dir>/bench/end_to_end/bench.json` (the runs'
 folders beside it). The step flags (--latent_dim, --encoder, …) do not apply there.
 
 With --dataset=ml100k-foldK it times CDAE for top-N recommendation instead, at the settings
@@ -114,6 +114,10 @@ QUICK = flag_groups.quick()  # K = 16, 3 timed steps, 1 warm-up step, 1 evaluati
 END_TO_END = flags.DEFINE_bool(
     "end_to_end", False, "Time two whole DAE-PTR runs (seed 0) instead of steps: today's "
     "settings, then those changed by --after.")
+BEFORE = flags.DEFINE_list(
+    "before", [], "--end_to_end: NAME=VALUE settings of DAE-PTR that the first run changes "
+    "from today's, e.g. sparse_slots=0 (the sparse encoder summing over every padded "
+    "position, as it did before its compaction).")
 AFTER = flags.DEFINE_list(
     "after", ["precision=mixed_bfloat16", "schedule=cosine"], "--end_to_end: NAME=VALUE "
     "settings of DAE-PTR (hyper-parameters or training settings) of the second run, e.g. "
@@ -602,17 +606,20 @@ def settings_from_flags() -> Settings:
 
 # ---- end to end ----------------------------------------------------------------------------
 
-def end_to_end_settings(label: str, tree: pathlib.Path, mode: str, specs: list[str]
-                        ) -> dict[str, settings_lib.Settings]:
+def end_to_end_settings(label: str, tree: pathlib.Path, mode: str, specs: list[str],
+                        before_specs: Sequence[str] = ()) -> dict[str, settings_lib.Settings]:
     """The settings of the two runs, checked as the drivers check theirs: "before", today's
-    (float32, a constant learning rate, the committed validated settings, the mode's sizes),
-    and "after", those changed by the NAME=VALUE `specs` of --after."""
-    after = plan.flag_error(settings_lib.parse_settings, specs, "dae_ptr", "--after")
+    (float32, a constant learning rate, the committed validated settings, the mode's sizes)
+    changed by the NAME=VALUE `before_specs` of --before, and "after", today's changed by
+    the `specs` of --after."""
     request = settings_lib.Request(tree, mode=mode, validated=settings_lib.read_validated())
-    before = settings_lib.resolve("dae_ptr", label, request).at(dict(runs.NEUTRAL_TRAIN))
-    arms = {"before": before, "after": before.at(after)}
-    cli.check_model("dae_ptr", label, arms["after"].hparams, "--after")
-    cli.check_train(arms["after"].train, "--after", label)
+    today = settings_lib.resolve("dae_ptr", label, request).at(dict(runs.NEUTRAL_TRAIN))
+    arms = {}
+    for name, flag, changes in (("before", "--before", before_specs), ("after", "--after", specs)):
+        arms[name] = today.at(plan.flag_error(settings_lib.parse_settings, list(changes),
+                                              "dae_ptr", flag))
+        cli.check_model("dae_ptr", label, arms[name].hparams, flag)
+        cli.check_train(arms[name].train, flag, label)
     return arms
 
 
@@ -633,8 +640,10 @@ def run_end_to_end(label: str, options: tasks.DataOptions, arms: dict, root: pat
                      "seconds": result["seconds"], "best_epoch": result["best_epoch"],
                      "epochs_run": result["epochs_run"], "val_ndcg@3": result["valid"]["ndcg@3"],
                      "test_ndcg@3": result["test"]["ndcg@3"], "test_hit@3": result["test"]["hit@3"]}
-    first, *others = ({**a.hparams, **a.train} for a in arms.values())
-    changed = {k: v for other in others for k, v in other.items() if first.get(k) != v}
+    flat = {name: {**a.hparams, **a.train} for name, a in arms.items()}
+    # What each run sets that the other does not (or sets differently).
+    changed = {name: {k: v for k, v in mine.items() if any(o.get(k) != v for o in flat.values())}
+               for name, mine in flat.items()}
     return {"settings": {"dataset": label, "mode": mode, "changed": changed},
             "device": device, "device_summary": describe(device), "tensorflow": tf.__version__,
             "split": part.fingerprint, "end_to_end": out, "total_s": time.perf_counter() - started}
@@ -651,9 +660,10 @@ def end_to_end_markdown(result: dict) -> str:
         f"# DAE-PTR end to end: {s['dataset']}"
         + ("" if s["mode"] == "full" else f" (--{s['mode']})"),
         f"Device: {result['device_summary']}; TensorFlow {result['tensorflow']}. One seed "
-        "(selection, retraining, one test evaluation) per row, one after the other. before: "
-        "today's settings; after: "
-        + (", ".join(f"{k}={v}" for k, v in s["changed"].items()) or "the same") + ".",
+        "(selection, retraining, one test evaluation) per row, one after the other, at the "
+        "committed settings except: "
+        + "; ".join(f"{name}: " + (", ".join(f"{k}={v}" for k, v in changes.items()) or "none")
+                    for name, changes in s["changed"].items()) + ".",
         results.markdown_table(frame, [False, True, True, True, True])]) + "\n"
 
 
@@ -782,7 +792,7 @@ def main(argv: Sequence[str]):
             raise cli.FlagError(f"--dataset={label}: the benchmark runs on lastfm-coreP or "
                                 "ml10m-coreP")
         tree = plan.tree()
-        arms = end_to_end_settings(label, tree, plan.mode(), AFTER.value)
+        arms = end_to_end_settings(label, tree, plan.mode(), AFTER.value, BEFORE.value)
         out = tree / "bench" / "end_to_end"
         result = run_end_to_end(label, plan.data_options(), arms, out, plan.mode())
         text = end_to_end_markdown(result)

@@ -86,6 +86,7 @@ def test_quick_bench_writes_positive_numbers(tmp_path):
     ("--end_to_end --after=schedule=step", "--after: schedule must be one of"),
     ("--end_to_end --after=colour=red", "--after='colour=red': expected NAME=VALUE"),
     ("--end_to_end --after=corruption=2", "--after: MaskOut: `rate` must be in [0, 1]"),
+    ("--end_to_end --before=sparse_slots=-1", "--before: sparse_slots must be >= 0, got -1"),
 ])
 def test_bad_flag_values_are_one_line_errors_and_write_nothing(arg, why, tmp_path):
     from experiments import bench, cli
@@ -122,11 +123,14 @@ def test_smoke_end_to_end_runs_before_and_after_settings_one_after_the_other(tmp
     from experiments import bench, cli
 
     monkeypatch.delenv("DAEPTR_DATA", raising=False)
-    cli.call(bench, ["--smoke", "--end_to_end", "--after=precision=mixed_bfloat16,schedule=cosine",
-                     f"--output_dir={tmp_path}"])
+    cli.call(bench, ["--smoke", "--end_to_end", "--before=sparse_slots=0",
+                     "--after=precision=mixed_bfloat16,schedule=cosine", f"--output_dir={tmp_path}"])
     out = tmp_path / "smoke" / "bench" / "end_to_end"
     result = json.loads((out / "bench.json").read_text())
-    assert result["settings"]["changed"] == {"precision": "mixed_bfloat16", "schedule": "cosine"}
+    assert result["settings"]["changed"] == {
+        "before": {"sparse_slots": 0, "precision": "float32", "schedule": "constant"},
+        "after": {"precision": "mixed_bfloat16", "schedule": "cosine"}}
+    assert "before: sparse_slots=0, precision=float32" in (out / "bench.md").read_text()
     arms = result["end_to_end"]
     assert list(arms) == ["before", "after"]
     for arm in arms.values():
@@ -135,7 +139,8 @@ def test_smoke_end_to_end_runs_before_and_after_settings_one_after_the_other(tmp
         "float32", "constant")
     assert (arms["after"]["train"]["precision"], arms["after"]["train"]["schedule"]) == (
         "mixed_bfloat16", "cosine")
-    assert arms["after"]["hparams"] == arms["before"]["hparams"]  # the validated settings
+    assert arms["after"]["hparams"] == {k: v for k, v in arms["before"]["hparams"].items()
+                                        if k != "sparse_slots"}  # the validated settings
     records = {p.parent.parent.name: json.loads(p.read_text()) for p in out.rglob("run.json")}
     assert records["after"]["settings"]["train"]["precision"] == "mixed_bfloat16"
     assert records["before"]["result"]["seconds"] == arms["before"]["seconds"]

@@ -48,6 +48,9 @@ class DAEPTR(TagRecommender):
         per-post mean, which weighs Eq. 12 batch-size times more.
       rescale: scale kept inputs by 1/(1−c) (CDAE's variant; not in Eq. 7).
       encoder: "sparse" (gather W's rows of the kept tags) or "dense" (multi-hot matmul).
+      sparse_slots: slots per post of the sparse encoder's compacted sum
+        (`daeptr.layers.weighted_row_sum`; 0: sum over every padded position). A speed
+        setting: the function is the same.
       output_bias: how b′ starts: "zeros", or "log_odds" — log(p_t / (1 − p_t)) with p_t the
         share of training posts tagged t, set by `from_posts`.
       seed: seed of the corruption noise.
@@ -65,6 +68,7 @@ class DAEPTR(TagRecommender):
         loss_reduction: str = "sum",
         rescale: bool = False,
         encoder: str = "sparse",
+        sparse_slots: int = 4,
         output_bias: str = "zeros",
         seed: int | None = None,
         **kwargs,
@@ -76,13 +80,16 @@ class DAEPTR(TagRecommender):
             raise ValueError(f"output_bias must be one of {OUTPUT_BIASES}, got {output_bias!r}")
         if loss_reduction not in ("sum", "mean"):
             raise ValueError(f"loss_reduction must be 'sum' or 'mean', got {loss_reduction!r}")
+        if sparse_slots < 0:
+            raise ValueError(f"sparse_slots must be >= 0, got {sparse_slots}")
         if latent_dim < 1:
             raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
         self.config = dict(
             num_users=num_users, num_items=num_items, num_tags=num_tags,
             latent_dim=latent_dim, corruption=corruption, l2=l2,
             hidden_activation=hidden_activation, loss_reduction=loss_reduction,
-            rescale=rescale, encoder=encoder, output_bias=output_bias, seed=seed,
+            rescale=rescale, encoder=encoder, sparse_slots=sparse_slots,
+            output_bias=output_bias, seed=seed,
         )
         regularizer = HalfL2(l2)
         self.mask_out = MaskOut(num_tags, corruption, rescale=rescale,
@@ -127,7 +134,7 @@ class DAEPTR(TagRecommender):
         """W·ỹ for the padded tag ids `tags` and their corrupted values `y_tilde`."""
         if self.config["encoder"] == "dense":
             return tf.matmul(y_tilde, self.W)  # y_tilde: [B, |T|]
-        return weighted_row_sum(tags, y_tilde, self.W)
+        return weighted_row_sum(tags, y_tilde, self.W, self.config["sparse_slots"])
 
     def call(self, inputs, training=False):
         tags = inputs["tags"]
