@@ -75,11 +75,13 @@ def weighted_row_sum(ids, weights, table, slots_per_row=4):
     ids = tf.cast(ids, tf.int32)
     weights = tf.convert_to_tensor(weights)
     table = tf.convert_to_tensor(table)  # a variable is read (and autocast) once
-    width = ids.shape[1]
     if slots_per_row < 0:
         raise ValueError(f"slots_per_row must be >= 0, got {slots_per_row}")
-    if width is None or slots_per_row == 0 or width <= slots_per_row:
+    width = ids.shape[1]  # static under XLA; unknown in a graph traced for any width
+    if slots_per_row == 0 or (width is not None and width <= slots_per_row):
         return _every_pair(ids, weights, table)
+    if width is None:
+        width = tf.shape(ids)[1]
     num_rows, dim = table.shape
     batch = tf.shape(ids)[0]
     capacity = batch * slots_per_row

@@ -248,3 +248,18 @@ def test_weighted_row_sum_compacted_and_every_pair_paths_agree():
     every = weighted_row_sum(ids, weights, table, slots_per_row=6)  # 6 >= width 6
     assert int(np.count_nonzero(weights)) <= 16
     np.testing.assert_allclose(compact.numpy(), every.numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("keep", [0.3, 1.0])
+def test_weighted_row_sum_in_a_graph_traced_for_any_width(keep):
+    # Evaluation traces its scoring once for every batch size and padding width, so the
+    # width is unknown when the sum is built (without XLA).
+    ids, weights, table = _row_sum_case(keep)
+    row_sum = tf.function(lambda i, w: weighted_row_sum(i, w, table, slots_per_row=2),
+                          input_signature=[tf.TensorSpec([None, None], tf.int32),
+                                           tf.TensorSpec([None, None], tf.float32)])
+    for width in (6, 9):  # the same posts padded wider
+        wide_ids = np.pad(ids, ((0, 0), (0, width - 6)), constant_values=-1)
+        wide_weights = np.pad(weights, ((0, 0), (0, width - 6)))
+        np.testing.assert_allclose(row_sum(wide_ids, wide_weights).numpy(),
+                                   _numpy_row_sum(ids, weights, table), atol=1e-5)
