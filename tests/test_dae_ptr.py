@@ -23,9 +23,13 @@ def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
-@pytest.mark.parametrize("encoder", ["sparse", "dense"])
-def test_call_and_objective_match_numpy_equations(encoder):
-    model = DAEPTR(3, 4, 6, latent_dim=5, corruption=0.5, l2=0.3, encoder=encoder, seed=1)
+# The batch is 3 tags wide with 3 present: 1 slot per post compacts (3 slots, all used),
+# the default 4 slots >= the width and 0 sum over every position.
+@pytest.mark.parametrize("encoder,slots", [("sparse", 1), ("sparse", 4), ("sparse", 0),
+                                           ("dense", 4)])
+def test_call_and_objective_match_numpy_equations(encoder, slots):
+    model = DAEPTR(3, 4, 6, latent_dim=5, corruption=0.5, l2=0.3, encoder=encoder,
+                   sparse_slots=slots, seed=1)
     batch = _batch()
     logits = model(batch, training=False).numpy()
 

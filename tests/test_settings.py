@@ -18,12 +18,13 @@ def _validated(entries: dict) -> dict:
 COMMITTED = Request(pathlib.Path("results"), validated=settings.read_validated())
 
 
-def test_the_committed_file_gives_dae_ptr_its_validated_rate_and_patience():
+def test_the_committed_file_gives_dae_ptr_its_validated_schedule_rate_and_patience():
     ml10m = resolve("dae_ptr", "ml10m-core10", COMMITTED)
     assert (ml10m.train["learning_rate"], ml10m.train["patience"], ml10m.hparams["latent_dim"]) == (0.01, 20, 256)
     assert ml10m.sources["patience"] == "tuned" and "output_bias" not in ml10m.hparams
     lastfm = resolve("dae_ptr", "lastfm-core5", COMMITTED)
-    assert (lastfm.train["learning_rate"], lastfm.train["patience"]) == (0.003, 4)
+    assert (lastfm.train["learning_rate"], lastfm.train["schedule"], lastfm.train["epochs"],
+            lastfm.train["patience"]) == (0.01, "cosine", 26, 4)
     assert lastfm.hparams["output_bias"] == "log_odds"  # validation's choice on Last.fm
     assert resolve("pitf", "ml10m-core5", COMMITTED).train["patience"] == 20
     assert resolve("cddae", "ml100k", COMMITTED).train["monitor"] == "val_ru@10"
