@@ -64,19 +64,20 @@ def weighted_row_sum(ids, weights, table, slots_per_row=4):
     Only the pairs with a nonzero weight count, and there are few: padding to the widest
     post makes L = 49 on Last.fm core-5 while a post has 2.9 tags on average, and mask-out
     drops most of those. Gathering all B·L rows (a [B, L, K] tensor) and scattering their
-    gradient back into ``table`` cost a third of DAE-PTR's training step on a CPU (206 ms
-    at L = 49 against 134 ms at L = 8; `experiments.bench`). So the nonzero pairs are first
-    compacted into ``B · slots_per_row`` slots, in the order they come (a running count
-    gives each its slot), and only those rows are gathered and summed per post. The number
+    gradient back into ``table`` made DAE-PTR's training step on a 2-core CPU 206.5 ms
+    against 129.1 ms without (`python -m experiments.bench`, `reports/bench/`, under XLA).
+    So the nonzero pairs are first compacted into ``B · slots_per_row`` slots, in the order
+    they come (a running count gives each its slot), and only those rows are gathered and
+    summed per post. The number
     of slots must be known when the step is compiled, so when a batch has more nonzero
     pairs than slots the sum is taken over all B·L pairs instead: the result is the same
     sum either way, only the order of the float additions differs.
     """
+    if slots_per_row < 0:
+        raise ValueError(f"slots_per_row must be >= 0, got {slots_per_row}")
     ids = tf.cast(ids, tf.int32)
     weights = tf.convert_to_tensor(weights)
     table = tf.convert_to_tensor(table)  # a variable is read (and autocast) once
-    if slots_per_row < 0:
-        raise ValueError(f"slots_per_row must be >= 0, got {slots_per_row}")
     width = ids.shape[1]  # static under XLA; unknown in a graph traced for any width
     if slots_per_row == 0 or (width is not None and width <= slots_per_row):
         return _every_pair(ids, weights, table)
@@ -87,7 +88,8 @@ def weighted_row_sum(ids, weights, table, slots_per_row=4):
     capacity = batch * slots_per_row
     flat_ids, flat_weights = tf.reshape(ids, [-1]), tf.reshape(weights, [-1])
     nonzero = flat_weights != 0
-    fits = tf.reduce_sum(tf.cast(nonzero, tf.int32)) <= capacity
+    count = tf.reduce_sum(tf.cast(nonzero, tf.int32))
+    fits = count <= capacity
     # Slot s receives the flat position of the s-th nonzero pair (a running count); the
     # other pairs all go to one extra slot, cut off after the scatter. Empty slots point at
     # position 0 and get weight 0.
@@ -95,8 +97,8 @@ def weighted_row_sum(ids, weights, table, slots_per_row=4):
     slot = tf.where(nonzero & (slot < capacity), slot, capacity)
     position = tf.math.unsorted_segment_sum(tf.range(tf.size(flat_ids)), slot,
                                             capacity + 1)[:capacity]
-    slot_weights = tf.where(tf.range(capacity) < tf.reduce_sum(tf.cast(nonzero, tf.int32)),
-                            tf.gather(flat_weights, position), tf.zeros([], weights.dtype))
+    slot_weights = tf.where(tf.range(capacity) < count, tf.gather(flat_weights, position),
+                            tf.zeros([], weights.dtype))
     slot_ids = tf.maximum(tf.gather(flat_ids, position), 0)
     slot_posts = position // width
 

@@ -43,8 +43,10 @@ With --end_to_end it times whole runs instead: one DAE-PTR seed (selection, retr
 test evaluation, through the run loop like a table's run) on --dataset with "before" settings
 (today's: float32, constant learning rate, the committed validated settings, changed by
 --before) and then one with "after" settings (today's changed by --after), writing
-`end_to_end.before|after.seconds`, `.val_ndcg@3` and `.test_ndcg@3` to `<output_dir>/bench/end_to_end/bench.json` (the runs'
-folders beside it). The step flags (--latent_dim, --encoder, …) do not apply there.
+`end_to_end.before|after.seconds`, `.val_ndcg@3`, `.test_ndcg@3` and `.other_load` (the
+share of CPU time other processes took during the run) to
+`<output_dir>/bench/end_to_end/bench.json` (the runs' folders beside it). The step flags
+(--latent_dim, --encoder, …) do not apply there.
 
 With --dataset=ml100k-foldK it times CDAE for top-N recommendation instead, at the settings
 RecBole's CDAE is timed at (K = 50, batch 256 users, corruption 0.5, sigmoid + BCE over all
@@ -113,7 +115,7 @@ MATMUL_REPEATS = flags.DEFINE_integer("matmul_repeats", 20, "Timed calls of the 
 QUICK = flag_groups.quick()  # K = 16, 3 timed steps, 1 warm-up step, 1 evaluation, 5 matmul repeats
 END_TO_END = flags.DEFINE_bool(
     "end_to_end", False, "Time two whole DAE-PTR runs (seed 0) instead of steps: today's "
-    "settings, then those changed by --after.")
+    "settings changed by --before, then today's changed by --after.")
 BEFORE = flags.DEFINE_list(
     "before", [], "--end_to_end: NAME=VALUE settings of DAE-PTR that the first run changes "
     "from today's, e.g. sparse_slots=0 (the sparse encoder summing over every padded "
@@ -635,11 +637,13 @@ def run_end_to_end(label: str, options: tasks.DataOptions, arms: dict, root: pat
     for name, settings in arms.items():
         run = runs.Run("dae_ptr", part, settings.hparams, settings.config(seed=0), mode, "full",
                        root / part.label / "dae_ptr" / name)
-        result, _ = runs.execute(run, overwrite=True, prefix=f"{name}: ")
+        with OtherLoad() as load:
+            result, _ = runs.execute(run, overwrite=True, prefix=f"{name}: ")
         out[name] = {"hparams": settings.hparams, "train": settings.train, "run": str(run.dir),
                      "seconds": result["seconds"], "best_epoch": result["best_epoch"],
                      "epochs_run": result["epochs_run"], "val_ndcg@3": result["valid"]["ndcg@3"],
-                     "test_ndcg@3": result["test"]["ndcg@3"], "test_hit@3": result["test"]["hit@3"]}
+                     "test_ndcg@3": result["test"]["ndcg@3"], "test_hit@3": result["test"]["hit@3"],
+                     "other_load": load.share}
     flat = {name: {**a.hparams, **a.train} for name, a in arms.items()}
     # What each run sets that the other does not (or sets differently).
     changed = {name: {k: v for k, v in mine.items() if any(o.get(k) != v for o in flat.values())}
@@ -653,7 +657,9 @@ def end_to_end_markdown(result: dict) -> str:
     frame = pd.DataFrame([{"run": name, "seconds": f"{a['seconds']:.1f}",
                            "epochs (best / run)": f"{a['best_epoch']} / {a['epochs_run']}",
                            "val NDCG@3": f"{a['val_ndcg@3']:.5f}",
-                           "test NDCG@3": f"{a['test_ndcg@3']:.5f}"}
+                           "test NDCG@3": f"{a['test_ndcg@3']:.5f}",
+                           "other load": ("n/a" if a.get("other_load") is None
+                                          else f"{100 * a['other_load']:.0f}%")}
                           for name, a in result["end_to_end"].items()])
     s = result["settings"]
     return "\n\n".join([
@@ -664,7 +670,7 @@ def end_to_end_markdown(result: dict) -> str:
         "committed settings except: "
         + "; ".join(f"{name}: " + (", ".join(f"{k}={v}" for k, v in changes.items()) or "none")
                     for name, changes in s["changed"].items()) + ".",
-        results.markdown_table(frame, [False, True, True, True, True])]) + "\n"
+        results.markdown_table(frame, [False, True, True, True, True, True])]) + "\n"
 
 
 # ---- top-N: CDAE on an ML-100K fold -----------------------------------------------------

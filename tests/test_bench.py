@@ -135,6 +135,7 @@ def test_smoke_end_to_end_runs_before_and_after_settings_one_after_the_other(tmp
     assert list(arms) == ["before", "after"]
     for arm in arms.values():
         assert arm["seconds"] > 0 and 0 <= arm["val_ndcg@3"] <= 1 and 0 <= arm["test_ndcg@3"] <= 1
+        assert arm["other_load"] is None or 0 <= arm["other_load"] <= 1
     assert (arms["before"]["train"]["precision"], arms["before"]["train"]["schedule"]) == (
         "float32", "constant")
     assert (arms["after"]["train"]["precision"], arms["after"]["train"]["schedule"]) == (
