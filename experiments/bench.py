@@ -4,7 +4,7 @@
                                 [--latent_dim=512] [--batch_size=1024]
                                 [--encoder=both] [--jit=both] [--precisions=float32,mixed_bfloat16]
                                 [--steps=30] [--warmup=3] [--quick | --smoke]
-    python -m experiments.bench --end_to_end [--after=precision=mixed_bfloat16,schedule=cosine]
+    python -m experiments.bench --end_to_end [--before=sparse_slots=0] [--after=precision=mixed_bfloat16]
 
 Data: `experiments.tasks.tag_split` (load → p-core → split), as the tables do; with --smoke
 the package's synthetic folksonomy (and --quick's small settings).
@@ -41,8 +41,8 @@ recorded beside them (Linux /proc), with the load averages.
 
 With --end_to_end it times whole runs instead: one DAE-PTR seed (selection, retraining, one
 test evaluation, through the run loop like a table's run) on --dataset with "before" settings
-(today's: float32, constant learning rate, the committed validated settings, changed by
---before) and then one with "after" settings (today's changed by --after), writing
+(today's, the committed validated settings as a table runs them, changed by --before)
+and then one with "after" settings (today's changed by --after), writing
 `end_to_end.before|after.seconds`, `.val_ndcg@3`, `.test_ndcg@3` and `.other_load` (the
 share of CPU time other processes took during the run) to
 `<output_dir>/bench/end_to_end/bench.json` (the runs' folders beside it). The step flags
@@ -121,7 +121,7 @@ BEFORE = flags.DEFINE_list(
     "from today's, e.g. sparse_slots=0 (the sparse encoder summing over every padded "
     "position, as it did before its compaction).")
 AFTER = flags.DEFINE_list(
-    "after", ["precision=mixed_bfloat16", "schedule=cosine"], "--end_to_end: NAME=VALUE "
+    "after", ["precision=mixed_bfloat16"], "--end_to_end: NAME=VALUE "
     "settings of DAE-PTR (hyper-parameters or training settings) of the second run, e.g. "
     "precision=mixed_bfloat16,schedule=cosine,epochs=60.")
 
@@ -611,11 +611,11 @@ def settings_from_flags() -> Settings:
 def end_to_end_settings(label: str, tree: pathlib.Path, mode: str, specs: list[str],
                         before_specs: Sequence[str] = ()) -> dict[str, settings_lib.Settings]:
     """The settings of the two runs, checked as the drivers check theirs: "before", today's
-    (float32, a constant learning rate, the committed validated settings, the mode's sizes)
-    changed by the NAME=VALUE `before_specs` of --before, and "after", today's changed by
-    the `specs` of --after."""
+    (the committed validated settings and the mode's sizes, as a table runs them) changed by
+    the NAME=VALUE `before_specs` of --before, and "after", today's changed by the `specs`
+    of --after."""
     request = settings_lib.Request(tree, mode=mode, validated=settings_lib.read_validated())
-    today = settings_lib.resolve("dae_ptr", label, request).at(dict(runs.NEUTRAL_TRAIN))
+    today = settings_lib.resolve("dae_ptr", label, request)
     arms = {}
     for name, flag, changes in (("before", "--before", before_specs), ("after", "--after", specs)):
         arms[name] = today.at(plan.flag_error(settings_lib.parse_settings, list(changes),
