@@ -210,3 +210,65 @@ def test_float32_ranking_of_a_mixed_dae_ptr_has_the_ties_of_float32_not_of_bfloa
     ranks = rank_targets(model, posts)
     expected = rank_targets(float32_scorer(model), posts)
     np.testing.assert_array_equal(ranks, expected)
+
+
+def test_xla_around_the_matmuls_is_chosen_for_dae_ptr_in_bfloat16_on_a_cpu_only():
+    from daeptr.models.base import xla_around_matmuls
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("on a GPU the whole step is one XLA program")
+    mixed, _ = _build("dae_ptr", {}, "mixed_bfloat16")
+    plain, _ = _build("dae_ptr", {}, "float32")
+    pitf, _ = _build("pitf", {}, "mixed_bfloat16")
+    assert xla_around_matmuls(mixed, True)
+    assert not xla_around_matmuls(mixed, False) and not xla_around_matmuls(mixed, "auto")
+    assert not xla_around_matmuls(plain, True) and not xla_around_matmuls(pitf, True)
+
+
+def _fixed_dae_ptr(policy):
+    keras.utils.set_random_seed(0)
+    with dtype_policy(policy):
+        model = DAEPTR(3, 4, 6, latent_dim=5, corruption=0.5, l2=0.01, seed=1)
+    rng = np.random.default_rng(16)
+    model.set_weights([rng.normal(0, 0.5, w.shape).astype(np.float32) for w in model.get_weights()])
+    return model
+
+
+def test_xla_around_the_matmuls_trains_what_one_xla_program_trains():
+    """The same Eq. 11 + Eq. 12 step, the penalty's gradient added in the compiled update
+    instead of on the tape: in float32 both ways agree to rounding, corruption noise
+    included."""
+    histories, weights = {}, {}
+    for way in ("whole_step", "around_matmuls"):
+        model = _fixed_dae_ptr("float32")
+        if way == "around_matmuls":
+            model.compile_around_matmuls(keras.optimizers.Adam(0.1))
+        else:
+            model.compile(keras.optimizers.Adam(0.1), jit_compile=True)
+        histories[way] = model.fit(tf.data.Dataset.from_tensors(TAG_BATCH).repeat(4), epochs=2,
+                                   verbose=0, shuffle=False).history
+        weights[way] = model.get_weights()
+    for key in ("loss", "regularization_loss", "total_loss"):
+        np.testing.assert_allclose(histories["around_matmuls"][key], histories["whole_step"][key],
+                                   rtol=1e-5)
+    for a, b in zip(weights["around_matmuls"], weights["whole_step"]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_around_the_matmuls_the_decoder_runs_outside_xla_and_the_rest_inside():
+    model = _fixed_dae_ptr("mixed_bfloat16")
+    model.compile_around_matmuls(keras.optimizers.Adam(0.1))
+    model.fit(tf.data.Dataset.from_tensors(TAG_BATCH), epochs=1, verbose=0, shuffle=False)
+    step = tf.function(model.train_step).get_concrete_function(TAG_BATCH).graph
+    calls = [op for op in step.get_operations()
+             if op.type in ("StatefulPartitionedCall", "PartitionedCall")]
+    matmuls = [op for op in step.get_operations() if op.type == "MatMul"]
+    # W′·z forward and its two gradient products, in bfloat16, in the plain graph
+    assert len(matmuls) == 3 and {op.outputs[0].dtype for op in matmuls} == {tf.bfloat16}
+    # Eq. 7–9 (`hidden`) and Eq. 11 (`objective`), forward and backward, and the update:
+    # every other part of the step is an XLA program
+    assert all(c.get_attr("_XlaMustCompile") for c in calls)
+    names = " ".join(c.get_attr("f").name for c in calls)
+    for part in ("forward_hidden", "backward_hidden", "forward_objective",
+                 "backward_objective", "regularized_update"):
+        assert part in names, names

@@ -10,6 +10,15 @@ float32 variables, sublayers included; its objective and its scores (`score`) ar
 Its own scores are the bfloat16 outputs widened (8 bits of mantissa: many of |T| tags tie,
 and ties count against the target), so evaluation ranks with `float32_scorer(model)`, a
 float32 copy that holds the trained weights.
+
+XLA around the matmuls. XLA's CPU backend computes a bfloat16 matmul no faster than a
+float32 one, while TensorFlow's own (oneDNN) kernels run it about 1.8x faster on a CPU with
+AVX512-BF16 (`python -m experiments.bench`). A model whose step is bound by a few large
+matmuls (DAE-PTR's decoder) sets `splits_xla` and passes the rest of its computation
+through `self.xla(fn)`; `daeptr.training` then compiles those parts, and the regularized
+optimizer update, with XLA each on its own, and leaves the matmuls between them to
+TensorFlow (`xla_around_matmuls`). Elsewhere `self.xla(fn)` is `fn` and the whole step is
+one XLA program, as Keras' `jit_compile=True` makes it.
 """
 
 from __future__ import annotations
@@ -64,12 +73,27 @@ def float32_scorer(model: keras.Model) -> keras.Model:
     return twin
 
 
+def xla_around_matmuls(model: keras.Model, jit_compile) -> bool:
+    """Whether `model`, compiled with `jit_compile`, should train with XLA around its large
+    matmuls rather than over its whole step: a model that supports it (`splits_xla`),
+    computing in bfloat16, with XLA asked for, and no GPU (whose XLA backend has fast
+    bfloat16 matmuls of its own)."""
+    return (jit_compile is True and getattr(model, "splits_xla", False)
+            and model.compute_dtype == "bfloat16"
+            and not tf.config.list_physical_devices("GPU"))
+
+
+_XLA_PARTS = weakref.WeakKeyDictionary()
+
+
 class TagRecommender(keras.Model):
     """A model that scores every tag for a batch of posts."""
 
     # Largest number of posts `score` should see at once (None: any). Models whose scoring
     # holds a [posts × |T| × K] tensor set it so that evaluation stays within memory.
     score_batch_size: int | None = None
+    # Whether the model marks the parts of its step around its large matmuls (`xla`).
+    splits_xla: bool = False
 
     @classmethod
     def from_posts(cls, posts, **arguments):
@@ -99,6 +123,23 @@ class TagRecommender(keras.Model):
     def metrics(self):
         return [self.loss_tracker, self.regularization_tracker, self.total_tracker]
 
+    def compile_around_matmuls(self, optimizer):
+        """Compiles the model for training with XLA around its matmuls (see the module
+        docstring): Keras' step is a plain graph whose `xla` parts are XLA programs."""
+        self.compile(optimizer=optimizer, jit_compile=False)
+        _XLA_PARTS[self] = {}
+
+    def xla(self, fn):
+        """`fn` compiled by XLA on its own when the model trains around its matmuls, else
+        `fn` itself; `fn` is a method of the model."""
+        parts = _XLA_PARTS.get(self)
+        if parts is None:
+            return fn
+        key = getattr(fn, "__func__", fn)
+        if key not in parts:
+            parts[key] = tf.function(fn, jit_compile=True)
+        return parts[key]
+
     def compute_objective(self, batch, training: bool) -> tf.Tensor:
         """The data term of the objective for one mini-batch (a scalar)."""
         raise NotImplementedError
@@ -126,11 +167,37 @@ class TagRecommender(keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, batch):
+        if self in _XLA_PARTS:
+            return self._train_step_around_matmuls(batch)
         with tf.GradientTape() as tape:
             loss, regularization, total = self._objective(batch, training=True)
         gradients = tape.gradient(total, self.trainable_variables)
         self.optimizer.apply(gradients, self.trainable_variables)
         return self._report(loss, regularization, total)
+
+    def _train_step_around_matmuls(self, batch):
+        with tf.GradientTape() as tape:
+            loss = self.compute_objective(batch, training=True)
+        gradients = tape.gradient(loss, self.trainable_variables)
+        # The penalty's value, for the logs, from TensorFlow's kernels: XLA's CPU reductions
+        # run on one core, and a sum over every weight took 6.6 ms there against 1.1 ms.
+        # Read before the update below, which the graph orders after it.
+        regularization = tf.add_n(self.losses) if self.losses else tf.zeros_like(loss)
+        self.xla(self._regularized_update)(gradients)
+        return self._report(loss, regularization, loss + regularization)
+
+    def _regularized_update(self, gradients):
+        """Adds the penalties' gradients (Eq. 12: λθ) to the data term's `gradients` and
+        applies the optimizer, in one XLA program: the penalty's gradient is dense over every
+        embedding row, and summed on the tape it would be one more pass over them outside
+        XLA."""
+        variables = self.trainable_variables
+        with tf.GradientTape() as tape:
+            penalty = tf.add_n(self.losses) if self.losses else tf.zeros([])
+        penalties = tape.gradient(penalty, variables,
+                                  unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        self.optimizer.apply([tf.convert_to_tensor(g) + p for g, p in zip(gradients, penalties)],
+                             variables)
 
     def test_step(self, batch):
         return self._report(*self._objective(batch, training=False))

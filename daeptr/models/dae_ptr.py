@@ -10,6 +10,9 @@ For a post (u, i) with tag vector y ∈ {0,1}^|T|:
         + λ/2 (‖W‖² + ‖W′‖² + ‖b‖² + ‖b′‖² + ‖P‖² + ‖Q‖²)   Eq. 12
 
 `call` returns the logits W′·z + b′; ŷ = σ(logits) and the ranking of tags is the same.
+The decoder's matmul W′·z (and its two in the gradient) is most of a training step; the
+rest, Eq. 7–9 and Eq. 11, goes through `self.xla`, so that in bfloat16 on a CPU those
+matmuls can run outside XLA (`daeptr.models.base`, "XLA around the matmuls").
 The paper does not say how the weights start; with `output_bias="log_odds"` b′ starts at each
 tag's log-odds among the training posts instead of 0 (see `from_posts`).
 W is stored transposed (|T|×K) so that W·ỹ can be a gather of the few present tags' rows
@@ -55,6 +58,8 @@ class DAEPTR(TagRecommender):
         share of training posts tagged t, set by `from_posts`.
       seed: seed of the corruption noise.
     """
+
+    splits_xla = True
 
     def __init__(
         self,
@@ -136,17 +141,22 @@ class DAEPTR(TagRecommender):
             return tf.matmul(y_tilde, self.W)  # y_tilde: [B, |T|]
         return weighted_row_sum(tags, y_tilde, self.W, self.config["sparse_slots"])
 
-    def call(self, inputs, training=False):
+    def hidden(self, inputs, training=False):
         tags = inputs["tags"]
         y_tilde = self.mask_out(tags, training=training)  # Eq. 7
         p_u = self.user_embedding(inputs["user"])  # Eq. 8
         q_i = self.item_embedding(inputs["item"])
-        z = self.g(self.encode(tags, y_tilde) + p_u + q_i + self.b)  # Eq. 9
+        return self.g(self.encode(tags, y_tilde) + p_u + q_i + self.b)  # Eq. 9
+
+    def call(self, inputs, training=False):
+        z = self.xla(self.hidden)(inputs, training=training)  # Eq. 7–9
         return self.decoder(z)  # Eq. 10 before f = σ
 
     def compute_objective(self, batch, training):
-        logits = tf.cast(self(batch, training=training), tf.float32)  # Eq. 11 in float32
-        return self.reconstruction(batch["tags"], logits)
+        return self.xla(self.objective)(batch["tags"], self(batch, training=training))
+
+    def objective(self, tags, logits):
+        return self.reconstruction(tags, tf.cast(logits, tf.float32))  # Eq. 11 in float32
 
     def get_config(self):
         return {**super().get_config(), **self.config}
