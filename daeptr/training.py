@@ -32,10 +32,11 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from daeptr import hardware
 from daeptr.data.splits import Posts, TagSplit
 from daeptr.evaluate import NS, evaluate
 from daeptr.metrics import ranking_metrics
-from daeptr.models.base import PRECISIONS, dtype_policy
+from daeptr.models.base import PRECISIONS, dtype_policy, xla_around_matmuls
 from daeptr.pipeline import max_width, post_dataset
 
 SCHEDULES = ("constant", "cosine", "linear")
@@ -59,7 +60,8 @@ class TrainConfig:
     # DAE-PTR step 1.7x faster (experiments/bench.py), and it is the usual choice on GPUs.
     jit_compile: bool | str = True
     # "mixed_bfloat16": trained models compute in bfloat16, with float32 variables, objective
-    # and scores (daeptr/models/base.py).
+    # and scores (daeptr/models/base.py); "auto": mixed_bfloat16 where the hardware multiplies
+    # bfloat16 natively, else float32 (`daeptr.hardware`), resolved when the config is made.
     precision: str = "float32"
     # The learning rate of each epoch, `learning_rate_at`.
     schedule: str = "constant"
@@ -76,8 +78,11 @@ class TrainConfig:
                              f"would run), got {self.eval_every}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.precision not in (*PRECISIONS, "auto"):
+            raise ValueError(f"precision must be one of {(*PRECISIONS, 'auto')}, got "
+                             f"{self.precision!r}")
+        # The run's record holds the precision it trained in, not "auto".
+        object.__setattr__(self, "precision", hardware.resolve_precision(self.precision))
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if not 0 <= self.warmup_epochs < self.epochs:
@@ -314,7 +319,7 @@ def train_and_evaluate(
 
     # 2. Final model on all training data.
     if config.retrain:
-        model = _built(build_model, task.train_rows("test"), config)
+        model = _restarted(model, build_model, task.train_rows("test"), config)
     if config.retrain and model.trainable_weights:
         _fit(model, task.train_dataset("test", config.batch_size, config.seed), best_epoch,
              [_schedule(config), keras.callbacks.TensorBoard(run_dir / "tb" / "final"),
@@ -351,8 +356,33 @@ def _built(build_model, posts: Posts, config: TrainConfig) -> keras.Model:
     keras.utils.set_random_seed(config.seed)
     with dtype_policy(config.precision):
         model = build_model(posts)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                  jit_compile=config.jit_compile)
+    optimizer = keras.optimizers.Adam(config.learning_rate)
+    if xla_around_matmuls(model, config.jit_compile):  # bfloat16 on a CPU
+        model.compile_around_matmuls(optimizer)
+    else:
+        model.compile(optimizer=optimizer, jit_compile=config.jit_compile)
+    return model
+
+
+def _restarted(model, build_model, posts: Posts, config: TrainConfig) -> keras.Model:
+    """A model for training from scratch on `posts`: `model` itself holding the state a
+    fresh model starts from (its variables, the corruption's seed state among them, and
+    the optimizer's step count and moments), so that training it computes what a fresh
+    model would with the step Keras has already compiled (compiling again took about 4 s of
+    a DAE-PTR run on a 2-core CPU); the fresh model itself where that cannot be (a model
+    without trainable weights, whose state is its counts)."""
+    fresh = _built(build_model, posts, config)
+    if not fresh.trainable_weights or getattr(model, "optimizer", None) is None:
+        return fresh
+    fresh.optimizer.build(fresh.trainable_variables)
+    pairs = [*zip(model.variables, fresh.variables),
+             *zip(model.optimizer.variables, fresh.optimizer.variables)]
+    if (len(model.variables), len(model.optimizer.variables)) != (
+            len(fresh.variables), len(fresh.optimizer.variables)) or any(
+            a.shape != b.shape or a.dtype != b.dtype for a, b in pairs):
+        return fresh
+    for target, source in pairs:
+        target.assign(source)
     return model
 
 

@@ -95,7 +95,7 @@ def test_train_config_rejects_out_of_range_values(field, value):
 
 @pytest.mark.parametrize("changes, message", [
     ({"precision": "float16"},
-     "precision must be one of ('float32', 'mixed_bfloat16'), got 'float16'"),
+     "precision must be one of ('float32', 'mixed_bfloat16', 'auto'), got 'float16'"),
     ({"schedule": "step"}, "schedule must be one of ('constant', 'cosine', 'linear'), got 'step'"),
     ({"warmup_epochs": 3, "epochs": 3}, "warmup_epochs must be >= 0 and < epochs=3, got 3"),
 ])
@@ -103,6 +103,17 @@ def test_train_config_rejects_unknown_precisions_schedules_and_too_long_warm_ups
     with pytest.raises(ValueError) as error:
         TrainConfig(**changes)
     assert str(error.value) == message
+
+
+@pytest.mark.parametrize("fast, precision", [(True, "mixed_bfloat16"), (False, "float32")])
+def test_auto_precision_is_resolved_by_the_hardware_when_the_config_is_made(
+        monkeypatch, fast, precision):
+    from daeptr import hardware
+
+    monkeypatch.setattr(hardware, "fast_bfloat16", lambda: fast)
+    assert TrainConfig(precision="auto").precision == precision
+    assert TrainConfig(precision="float32").precision == "float32"  # named: kept
+    assert TrainConfig(precision="mixed_bfloat16").precision == "mixed_bfloat16"
 
 
 @pytest.mark.parametrize("schedule, warmup, epochs, rates", [
@@ -192,3 +203,26 @@ def test_select_keeps_the_best_evaluation_when_validation_gets_worse(split, tmp_
     best = int(history["val_ndcg@3"].to_numpy().argmax())
     assert summary["best_epoch"] == best + 1
     assert summary["valid"]["ndcg@3"] == pytest.approx(history["val_ndcg@3"][best])
+
+
+@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
+def test_the_retraining_reuses_the_selection_model_and_trains_what_a_fresh_model_trains(
+        split, tmp_path, precision):
+    """The retraining restarts the selected model (`_restarted`) instead of building a new
+    one, to keep its compiled step: from the state a fresh model starts from, corruption
+    seed and Adam's moments included, it must train exactly what the fresh model trains."""
+    config = TrainConfig(epochs=3, batch_size=64, learning_rate=0.02, eval_every=3, seed=2,
+                         precision=precision)
+    build = lambda posts: DAEPTR(split.num_users, split.num_items, split.num_tags, latent_dim=8,
+                                corruption=0.5, output_bias="log_odds", seed=2)
+    selected, _ = select(build, split, config, tmp_path / "select")
+    posts = split.train_posts("test")
+    restarted = training._restarted(selected, build, posts, config)
+    assert restarted is selected
+    fresh = training._built(build, posts, config)
+    weights = {}
+    for name, model in (("restarted", restarted), ("fresh", fresh)):
+        training._fit(model, post_dataset(posts, 64, shuffle=True, seed=2), 2, [])
+        weights[name] = [v.numpy() for v in model.variables]
+    for a, b in zip(weights["restarted"], weights["fresh"]):
+        np.testing.assert_array_equal(a, b)
