@@ -80,9 +80,12 @@ def training() -> types.SimpleNamespace:
             "warmup_epochs", _DEFAULT.warmup_epochs, "Epochs of linear warm-up from about 0 "
             "to the learning rate before the --schedule (>= 0, < --epochs)."),
         precision=flags.DEFINE_enum(
-            "precision", _DEFAULT.precision, list(PRECISIONS),
+            "precision", _DEFAULT.precision, [*PRECISIONS, "auto"],
             "Trained models compute in float32, or in bfloat16 with float32 variables, "
-            "objective and scores (mixed_bfloat16; count-based floors stay float32)."),
+            "objective and scores (mixed_bfloat16; count-based floors stay float32), or "
+            "auto: mixed_bfloat16 on a CPU with AVX512-BF16 or AMX or a GPU of compute "
+            "capability >= 8.0, float32 elsewhere (default: per model, the committed "
+            "settings)."),
         monitor=flags.DEFINE_string(
             "monitor", None, "Validation metric for early stopping and every choice on "
             "validation (default: val_ndcg@3 for tags, val_ru@10 on ML-100K)."),

@@ -21,7 +21,7 @@ import dataclasses
 import json
 import pathlib
 
-from daeptr import models
+from daeptr import hardware, models
 from daeptr.training import TrainConfig
 
 MODES = ("full", "quick", "smoke")
@@ -145,6 +145,9 @@ def resolve(name: str, label: str, request: Request) -> Settings:
     put(request.train, "flag")
     put(request.per_model.get(name, {}), "flag")
 
+    if values.get("precision") == "auto":  # the tables name what the runs trained in
+        values["precision"] = hardware.resolve_precision("auto")
+        sources["precision"] += ": auto"
     hparams = {k: v for k, v in values.items() if k in accepted}
     defaults = {k: v for k, v in dataclasses.asdict(TrainConfig()).items() if k != "seed"}
     train = {**defaults, **{k: v for k, v in values.items() if k not in accepted}}
