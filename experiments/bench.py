@@ -4,26 +4,31 @@
                                 [--latent_dim=512] [--batch_size=1024]
                                 [--encoder=both] [--jit=both] [--precisions=float32,mixed_bfloat16]
                                 [--steps=30] [--warmup=3] [--quick | --smoke]
-    python -m experiments.bench --end_to_end [--before=sparse_slots=0] [--after=precision=mixed_bfloat16]
+    python -m experiments.bench --end_to_end [--before=sparse_slots=0,precision=float32] [--after=…]
 
 Data: `experiments.tasks.tag_split` (load → p-core → split), as the tables do; with --smoke
 the package's synthetic folksonomy (and --quick's small settings).
 For each encoder (sparse | dense) × XLA (jit_compile False | True) × precision (float32 |
 mixed_bfloat16, `TrainConfig.precision`) variant, side by side in one process, it measures
+the step compiled as `daeptr.training` compiles it (in bfloat16 on a CPU: XLA around the
+matmuls, `daeptr.models.base`) and, for bfloat16 with XLA on a CPU, also as one XLA program
+(the `xla` field: none | whole_step | around_matmuls):
 
   * training: the real compiled Keras train step (`model.train_function`, the function
     `model.fit` calls once per step) on the real shuffled `post_dataset` of the final
     training posts (phase "test"). The first step (tracing + compilation, run through
     `model.fit`) and `--warmup` further steps are excluded; then `--steps` steps are timed
     one by one, each up to the moment its loss is on the host (Keras itself reads a value of
-    every step, so that is the real cost). The step time is the median of those steps (the
+    every step, so that is the real cost), the variants in turns (`--rounds` turns of a share
+    of the steps each, so that a shared machine's drift over minutes reaches every variant
+    alike). The step time is the median of those steps (the
     mean is in the JSON); posts/s = B / step time and an epoch is ceil(train posts / B) steps.
     Only full batches are timed: the epoch's one partial batch is filtered out of the timed
     stream (under XLA it would compile a second program inside the timed window).
   * the step's achieved FLOP/s (matmul FLOPs counted analytically, `train_step_flops`),
     beside the FLOP/s of a plain `tf.matmul` [B, K] × [K, |T|] measured in the same run
-    (a tf.function with the same jit_compile, in the variant's compute dtype, arguments fed
-    in, warm, median of repeats), and their ratio;
+    (a tf.function compiled by XLA where the variant's matmuls are, else not, in the
+    variant's compute dtype, arguments fed in, warm, median of repeats), and their ratio;
   * the time of one [B, L] uniform draw, the mask-out's noise, compiled like the step, with
     Keras' default generator and with Philox, which `daeptr.rng` draws with (`time_draws`);
   * the time to evaluate every test post with `daeptr.evaluate.evaluate` (warm, median of
@@ -82,11 +87,12 @@ import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import flags  # noqa: E402
 
-from daeptr import results  # noqa: E402
+from daeptr import hardware, results  # noqa: E402
 from daeptr import rng as package_rng  # noqa: E402
 from daeptr.data import splits  # noqa: E402
 from daeptr.evaluate import evaluate  # noqa: E402
 from daeptr.models import DAEPTR, PRECISIONS, dtype_policy  # noqa: E402
+from daeptr.models.base import xla_around_matmuls  # noqa: E402
 from daeptr.pipeline import max_width, post_dataset  # noqa: E402
 from experiments import cli, plan, runs, tasks  # noqa: E402
 from experiments import flags as flag_groups  # noqa: E402
@@ -105,6 +111,8 @@ JIT = flags.DEFINE_enum("jit", "both", list(JIT_CHOICES), "Keras jit_compile (XL
 PRECISIONS_FLAG = flags.DEFINE_list("precisions", list(PRECISIONS), "Precisions to measure, of "
                                     f"{', '.join(PRECISIONS)} (TrainConfig.precision).")
 STEPS = flags.DEFINE_integer("steps", 30, "Timed training steps per variant.", lower_bound=1)
+ROUNDS = flags.DEFINE_integer("rounds", 3, "Turns in which the variants' steps are timed, a "
+                              "share of --steps each (<= --steps).", lower_bound=1)
 WARMUP = flags.DEFINE_integer(
     "warmup", 3, "Untimed steps after the compiling first step (>= 1: the first call on the "
     "timing iterator may trace again).", lower_bound=1)
@@ -121,9 +129,9 @@ BEFORE = flags.DEFINE_list(
     "from today's, e.g. sparse_slots=0 (the sparse encoder summing over every padded "
     "position, as it did before its compaction).")
 AFTER = flags.DEFINE_list(
-    "after", ["precision=mixed_bfloat16"], "--end_to_end: NAME=VALUE "
-    "settings of DAE-PTR (hyper-parameters or training settings) of the second run, e.g. "
-    "precision=mixed_bfloat16,schedule=cosine,epochs=60.")
+    "after", [], "--end_to_end: NAME=VALUE settings of DAE-PTR (hyper-parameters or "
+    "training settings) that the second run changes from today's, e.g. "
+    "precision=float32,schedule=constant.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,6 +144,7 @@ class Settings:
     jit: tuple[bool, ...] = (False, True)
     precisions: tuple[str, ...] = PRECISIONS
     steps: int = 30
+    rounds: int = 3
     warmup: int = 3
     eval_repeats: int = 3
     matmul_repeats: int = 20
@@ -148,10 +157,12 @@ class Settings:
     learning_rate: float = 1e-3
 
     def __post_init__(self):
-        for name in ("core", "latent_dim", "batch_size", "steps", "warmup", "eval_repeats",
-                     "matmul_repeats"):
+        for name in ("core", "latent_dim", "batch_size", "steps", "rounds", "warmup",
+                     "eval_repeats", "matmul_repeats"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.rounds > self.steps:
+            raise ValueError(f"rounds must be <= steps={self.steps}, got {self.rounds}")
         if self.dataset not in ("lastfm", "ml10m"):
             raise ValueError(f"dataset must be 'lastfm' or 'ml10m', got {self.dataset!r}")
         bad = [e for e in self.encoders if e not in ENCODERS]
@@ -167,7 +178,8 @@ class Settings:
     def quickened(self) -> "Settings":
         """The --quick variant: tiny K and few steps, everything else unchanged."""
         return dataclasses.replace(self, latent_dim=16, steps=min(self.steps, 3),
-                                   warmup=1, eval_repeats=1, matmul_repeats=5, quick=True)
+                                   rounds=min(self.rounds, self.steps, 3), warmup=1,
+                                   eval_repeats=1, matmul_repeats=5, quick=True)
 
 
 # ---- FLOP counting -------------------------------------------------------------------------
@@ -313,21 +325,81 @@ def _full_batches(dataset: tf.data.Dataset, batch: int) -> tf.data.Dataset:
     return dataset.filter(lambda b: tf.shape(b["user"])[0] == batch)
 
 
-def bench_variant(split: splits.TagSplit, settings: Settings, encoder: str, jit: bool,
-                  precision: str, reference: dict, draws: dict) -> dict:
-    """Trains, times and evaluates one (encoder, jit, precision) variant of DAE-PTR."""
-    train = split.train_posts("test")
-    test = split.eval_posts("test")
+XLA_MODES = ("none", "whole_step", "around_matmuls")
+
+
+def xla_modes(jit: bool, precision: str) -> tuple[str, ...]:
+    """How a variant with `jit` and `precision` is compiled: the way `daeptr.training` would
+    compile it first; in bfloat16 on a CPU, also the whole step in XLA, which the package
+    does not do there, for comparison."""
+    if not jit:
+        return ("none",)
+    with dtype_policy(precision):
+        probe = DAEPTR(2, 2, 2, latent_dim=2)
+    if xla_around_matmuls(probe, True):
+        return ("around_matmuls", "whole_step")
+    return ("whole_step",)
+
+
+def matmul_jit(xla: str) -> bool:
+    """Whether the step's large matmuls run inside XLA under `xla`."""
+    return xla == "whole_step"
+
+
+@dataclasses.dataclass
+class Variant:
+    """One (encoder, jit, precision, xla) variant of DAE-PTR, compiled and warm, with the
+    steps timed so far."""
+
+    encoder: str
+    jit: bool
+    precision: str
+    xla: str
+    model: keras.Model
+    iterator: object
+    batch: int
+    width: int
+    first_step_s: float
+    peak_rss_bytes: int
+    gpu_peak_bytes: int | None
+    times: list = dataclasses.field(default_factory=list)
+    loads: list = dataclasses.field(default_factory=list)
+    loss: float = math.nan
+
+    def time_steps(self, steps: int) -> None:
+        """Times `steps` more steps, each up to the moment its loss is on the host."""
+        train_function = self.model.train_function
+        with OtherLoad() as load:
+            for _ in range(steps):
+                start = time.perf_counter()
+                logs = train_function(self.iterator)
+                logs["loss"].numpy()
+                self.times.append(time.perf_counter() - start)
+        self.loss = float(logs["loss"])
+        self.loads.append(load.share)
+
+
+def prepare_variant(split: splits.TagSplit, settings: Settings, encoder: str, jit: bool,
+                    precision: str, xla: str | None = None) -> Variant:
+    """Builds and compiles one variant, compiled as `xla` says (`XLA_MODES`; default: as
+    `daeptr.training` compiles it), runs its compiling step and `settings.warmup` more."""
+    xla = xla or xla_modes(jit, precision)[0]
+    train, test = split.train_posts("test"), split.eval_posts("test")
     width = max_width(train, test)
-    B, K, T = settings.batch_size, settings.latent_dim, split.num_tags
+    B = settings.batch_size
     if _gpu_present():
         tf.config.experimental.reset_memory_stats("GPU:0")
 
     keras.utils.set_random_seed(settings.seed)
     with dtype_policy(precision):  # as `daeptr.training` builds it
-        model = DAEPTR(split.num_users, split.num_items, T, latent_dim=K,
-                       corruption=settings.corruption, encoder=encoder, seed=settings.seed)
-    model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), jit_compile=jit)
+        model = DAEPTR(split.num_users, split.num_items, split.num_tags,
+                       latent_dim=settings.latent_dim, corruption=settings.corruption,
+                       encoder=encoder, seed=settings.seed)
+    optimizer = keras.optimizers.Adam(settings.learning_rate)
+    if xla == "around_matmuls":
+        model.compile_around_matmuls(optimizer)
+    else:
+        model.compile(optimizer=optimizer, jit_compile=xla == "whole_step")
     dataset = post_dataset(train, B, shuffle=True, seed=settings.seed, width=width)
     if len(train) >= B:
         dataset = _full_batches(dataset, B)
@@ -339,66 +411,68 @@ def bench_variant(split: splits.TagSplit, settings: Settings, encoder: str, jit:
     start = time.perf_counter()
     model.fit(dataset, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
     first_step = time.perf_counter() - start
-
     # Then the same compiled step (`model.fit` calls `model.train_function(iterator)`).
     model.make_train_function()  # returns the existing one
-    train_function = model.train_function
     iterator = iter(model.distribute_strategy.experimental_distribute_dataset(dataset))
     for _ in range(settings.warmup):
-        train_function(iterator)["loss"].numpy()
-    times = []
-    with OtherLoad() as train_load:
-        for _ in range(settings.steps):
-            start = time.perf_counter()
-            logs = train_function(iterator)
-            logs["loss"].numpy()
-            times.append(time.perf_counter() - start)
+        model.train_function(iterator)["loss"].numpy()
+    return Variant(encoder, jit, precision, xla, model, iterator, B, width, first_step,
+                   _peak_rss_bytes(),
+                   tf.config.experimental.get_memory_info("GPU:0")["peak"]
+                   if _gpu_present() else None)
+
+
+def finish_variant(variant: Variant, split: splits.TagSplit, settings: Settings,
+                   reference: dict, draws: dict) -> dict:
+    """The variant's row: its step statistics, and the time to evaluate every test post;
+    frees its model."""
+    test = split.eval_posts("test")
+    B, times = variant.batch, variant.times
     step = statistics.median(times)
-    loss = float(logs["loss"])
+    flops = train_step_flops(B, variant.width, split.num_tags, settings.latent_dim,
+                             variant.encoder)
+    steps_per_epoch = math.ceil(len(split.train_posts("test")) / settings.batch_size)
+    ref = reference[matmul_jit(variant.xla), variant.precision]
 
-    flops = train_step_flops(B, width, T, K, encoder)
-    steps_per_epoch = math.ceil(len(train) / settings.batch_size)
-    ref = reference[jit, precision]
-
-    evaluate(model, test)  # warm-up: traces the ranking function
+    evaluate(variant.model, test)  # warm-up: traces the ranking function
     eval_times = []
     with OtherLoad() as eval_load:
         for _ in range(settings.eval_repeats):
             start = time.perf_counter()
-            metrics, _ = evaluate(model, test)
+            metrics, _ = evaluate(variant.model, test)
             eval_times.append(time.perf_counter() - start)
-
+    loads = [x for x in variant.loads if x is not None]
     row = {
-        "encoder": encoder,
-        "jit": jit,
-        "precision": precision,
-        "first_step_s": first_step,
+        "encoder": variant.encoder,
+        "jit": variant.jit,
+        "precision": variant.precision,
+        "xla": variant.xla,
+        "first_step_s": variant.first_step_s,
         "step_s": step,
         "step_mean_s": statistics.fmean(times),
         "step_times_s": times,
         "posts_per_s": B / step,
         "steps_per_epoch": steps_per_epoch,
         "epoch_s": steps_per_epoch * step,
-        "loss_after": loss,
+        "loss_after": variant.loss,
         "flops_per_step": flops["flops"],
         "flops_per_step_3x_forward": flops["flops_3x_forward"],
         "flops_detail": flops,
         "train_flops_per_s": flops["flops"] / step,
         "matmul_flops_per_s": ref["flops_per_s"],
         "train_vs_matmul": flops["flops"] / step / ref["flops_per_s"],
-        "draw_ms": draws[jit],
+        "draw_ms": draws[variant.jit],
         "eval_posts": len(test),
         "eval_s": statistics.median(eval_times),
         "eval_times_s": eval_times,
         "eval_posts_per_s": len(test) / statistics.median(eval_times),
         "eval_hit@10": metrics["hit@10"],
-        "other_load_train": train_load.share,
+        "other_load_train": statistics.fmean(loads) if loads else None,
         "other_load_eval": eval_load.share,
-        "peak_rss_bytes": _peak_rss_bytes(),
-        "gpu_peak_bytes": (tf.config.experimental.get_memory_info("GPU:0")["peak"]
-                           if _gpu_present() else None),
+        "peak_rss_bytes": variant.peak_rss_bytes,
+        "gpu_peak_bytes": variant.gpu_peak_bytes,
     }
-    del model, train_function, iterator
+    variant.model = variant.iterator = None
     keras.backend.clear_session()
     gc.collect()
     return row
@@ -413,7 +487,7 @@ def describe_device() -> dict:
                 info.setdefault(key.strip(), value.strip())
         cpu = info.get("model name") or cpu
         # The instruction sets that decide whether bfloat16 matmuls are fast on a CPU.
-        isa = sorted(set(info.get("flags", "").split())
+        isa = sorted(hardware.cpu_flags()
                      & {"avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"})
     except OSError:
         pass
@@ -433,6 +507,7 @@ def describe_device() -> dict:
     return {
         "cpu": cpu,
         "cpu_isa": isa,
+        "auto_precision": hardware.resolve_precision("auto"),  # what precision=auto trains in
         "cpu_count": os.cpu_count(),
         "usable_cpus": usable,
         "gpus": gpus,
@@ -459,8 +534,11 @@ def by_precision(rows: list[dict]) -> dict:
     same-run matmul GFLOP/s in that precision's compute dtype."""
     out = {}
     for row in sorted(rows, key=lambda r: (r["encoder"], r["jit"]) != ("sparse", True)):
+        if row["xla"] != xla_modes(row["jit"], row["precision"])[0]:
+            continue  # a comparison the package does not train with
         out.setdefault(row["precision"], {
-            "encoder": row["encoder"], "jit": row["jit"], "step_ms": 1e3 * row["step_s"],
+            "encoder": row["encoder"], "jit": row["jit"], "xla": row["xla"],
+            "step_ms": 1e3 * row["step_s"],
             "epoch_s": row["epoch_s"], "matmul_gflop_per_s": row["matmul_flops_per_s"] / 1e9,
             "train_gflop_per_s": row["train_flops_per_s"] / 1e9})
     return out
@@ -479,16 +557,28 @@ def run_bench(settings: Settings, options: tasks.DataOptions) -> dict:
         "train_posts": len(train), "test_posts": len(test), "width": max_width(train, test),
         "load_s": time.perf_counter() - started,
     }
-    reference = {(jit, p): time_matmul(B, settings.latent_dim, split.num_tags, jit,
-                                       settings.matmul_repeats,
-                                       keras.dtype_policies.get(p).compute_dtype)
-                 for jit in settings.jit for p in settings.precisions}
+    variants = [(encoder, jit, precision, xla) for encoder in settings.encoders
+                for jit in settings.jit for precision in settings.precisions
+                for xla in xla_modes(jit, precision)]
+    # Each variant's matmuls run in XLA or in TensorFlow's kernels: time the plain matmul
+    # the same way, in its compute dtype.
+    reference = {(matmul_jit(xla), p): None for _, _, p, xla in variants}
+    for jit, p in reference:
+        reference[jit, p] = time_matmul(B, settings.latent_dim, split.num_tags, jit,
+                                        settings.matmul_repeats,
+                                        keras.dtype_policies.get(p).compute_dtype)
     # The mask's draw depends on neither the encoder nor the precision: timed once per XLA setting.
     draws = {jit: time_draws((B, data["width"]), jit, settings.matmul_repeats)
              for jit in settings.jit}
-    rows = [bench_variant(split, settings, encoder, jit, precision, reference, draws)
-            for encoder in settings.encoders for jit in settings.jit
-            for precision in settings.precisions]
+    # Every variant is prepared first, then their steps are timed in turns, `rounds` times
+    # a share of `steps` each: the speed of a shared machine drifts over minutes, and
+    # variants timed one after the other would compare one period with another.
+    prepared = [prepare_variant(split, settings, *variant) for variant in variants]
+    shares = [len(part) for part in np.array_split(np.arange(settings.steps), settings.rounds)]
+    for share in shares:
+        for variant in prepared:
+            variant.time_steps(share)
+    rows = [finish_variant(v, split, settings, reference, draws) for v in prepared]
     return {
         "settings": dataclasses.asdict(settings),
         "device": device,
@@ -532,7 +622,7 @@ def markdown(result: dict) -> str:
     """The short report: a header and one table row per variant."""
     s, d, device = result["settings"], result["data"], result["device"]
     gpu = bool(device["gpus"])
-    header = ["encoder", "jit", "precision", "step ms", "posts/s", "s/epoch", "GFLOP/step",
+    header = ["encoder", "jit", "precision", "XLA", "step ms", "posts/s", "s/epoch", "GFLOP/step",
               "train GFLOP/s", "matmul GFLOP/s", "train/matmul",
               "mask draw ms (default / Philox)",
               f"eval s ({d['test_posts']:,} posts)", "peak RSS MiB",
@@ -540,7 +630,7 @@ def markdown(result: dict) -> str:
     rows = []
     for r in result["variants"]:
         rows.append([
-            r["encoder"], str(r["jit"]).lower(), r["precision"],
+            r["encoder"], str(r["jit"]).lower(), r["precision"], r["xla"].replace("_", " "),
             f"{1e3 * r['step_s']:.1f}", f"{r['posts_per_s']:,.0f}", f"{r['epoch_s']:.2f}",
             f"{r['flops_per_step'] / 1e9:.2f}", f"{r['train_flops_per_s'] / 1e9:.1f}",
             f"{r['matmul_flops_per_s'] / 1e9:.1f}", f"{100 * r['train_vs_matmul']:.0f}%",
@@ -558,13 +648,18 @@ def markdown(result: dict) -> str:
         f"|T| = {d['tags']:,}, B = {s['batch_size']:,}, K = {s['latent_dim']}, L = {d['width']}; "
         f"{d['train_posts']:,} training posts = {result['variants'][0]['steps_per_epoch']} "
         f"steps/epoch. Step: median of {s['steps']} timed steps after the compiling step and "
-        f"{s['warmup']} warm-up step(s); evaluation: median of {s['eval_repeats']} after a warm-up.",
+        f"{s['warmup']} warm-up step(s), the variants timed in turns ({s.get('rounds', 1)} "
+        f"rounds); evaluation: median of {s['eval_repeats']} after a warm-up.",
         results.markdown_table(pd.DataFrame(rows, columns=header),
-                               [False] * 3 + [True] * (len(header) - 3)),
+                               [False] * 4 + [True] * (len(header) - 4)),
         *_load_warning(result),
+        "XLA: none; the whole step one XLA program (Keras' jit_compile=True); or around "
+        "the matmuls: the step's element-wise parts and its update compiled by XLA, its "
+        "large matmuls in TensorFlow's kernels (what the package trains with in bfloat16 on "
+        "a CPU, `daeptr.models.base`). "
         "GFLOP/step: matmul FLOPs of forward + backward (`train_step_flops`). matmul: "
-        "tf.matmul [B,K]×[K,|T|] compiled with the same jit_compile, in the variant's "
-        "compute dtype (bfloat16 for mixed_bfloat16), warm, median. Mask draw: one "
+        "tf.matmul [B,K]×[K,|T|] run where the variant runs its matmuls (inside XLA or "
+        "not), in its compute dtype (bfloat16 for mixed_bfloat16), warm, median. Mask draw: one "
         "[B, L] U[0,1) draw with the same jit_compile, Keras' default generator / Philox "
         "(what the package draws with, daeptr.rng), warm, median. "
         "Peak RSS: the process' high-water mark so far. Other load: share of all CPU time "
@@ -596,7 +691,7 @@ def settings_from_flags() -> Settings:
             batch_size=BATCH_SIZE.value,
             encoders=ENCODERS if ENCODER.value == "both" else (ENCODER.value,),
             jit=JIT_CHOICES[JIT.value], precisions=tuple(PRECISIONS_FLAG.value),
-            steps=STEPS.value, warmup=WARMUP.value,
+            steps=STEPS.value, rounds=ROUNDS.value, warmup=WARMUP.value,
             eval_repeats=EVAL_REPEATS.value, matmul_repeats=MATMUL_REPEATS.value,
             tie_break=DATA.tie_break.value, split_seed=DATA.split_seed.value,
             smoke=DATA.smoke.value,

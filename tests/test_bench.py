@@ -79,6 +79,7 @@ def test_quick_bench_writes_positive_numbers(tmp_path):
     ("--dataset=lastfm", "--dataset: 'lastfm' is not one of"),
     ("--steps=0", "0 is not a positive integer"),
     ("--warmup=0", "0 is not a positive integer"),
+    ("--rounds=31", "--rounds must be <= steps=30, got 31"),
     ("--latent_dim=-1", "--latent_dim must be >= 1, got -1"),
     ("--batch_size=0", "--batch_size must be >= 1, got 0"),
     ("--precisions=float16", "--precisions must be a non-empty subset of ('float32', "
@@ -123,7 +124,8 @@ def test_smoke_end_to_end_runs_before_and_after_settings_one_after_the_other(tmp
     from experiments import bench, cli
 
     monkeypatch.delenv("DAEPTR_DATA", raising=False)
-    cli.call(bench, ["--smoke", "--end_to_end", "--before=sparse_slots=0",
+    # Both precisions named: today's is "auto", which depends on the machine.
+    cli.call(bench, ["--smoke", "--end_to_end", "--before=sparse_slots=0,precision=float32",
                      "--after=precision=mixed_bfloat16,schedule=linear", f"--output_dir={tmp_path}"])
     out = tmp_path / "smoke" / "bench" / "end_to_end"
     result = json.loads((out / "bench.json").read_text())
