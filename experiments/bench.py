@@ -31,11 +31,13 @@ matmuls, `daeptr.models.base`) and, for bfloat16 with XLA on a CPU, also as one 
     variant's compute dtype, arguments fed in, warm, median of repeats), and their ratio;
   * the time of one [B, L] uniform draw, the mask-out's noise, compiled like the step, with
     Keras' default generator and with Philox, which `daeptr.rng` draws with (`time_draws`);
+  * the time of Eq. 12's value over every weight, compiled by XLA and not (`time_penalty`);
   * the time to evaluate every test post with `daeptr.evaluate.evaluate` (warm, median of
     `--eval_repeats`);
-  * peak memory: the process' peak RSS after the variant (`ru_maxrss`, a high-water mark of
-    the whole process, so it never decreases from one variant to the next) and, with a GPU,
-    `tf.config.experimental.get_memory_info("GPU:0")["peak"]` since the variant began.
+  * peak memory: the process' peak RSS once the variant is compiled and warm (`ru_maxrss`,
+    a high-water mark of the whole process, so it never decreases from one variant to the
+    next) and, with a GPU, `tf.config.experimental.get_memory_info("GPU:0")["peak"]` since
+    the variant began.
 
 Writes `<output_dir>/bench/bench.json` (every number, the device, the versions, the
 settings; `precision.<p>.step_ms`, `.epoch_s`, `.matmul_gflop_per_s`: each precision's
@@ -259,6 +261,30 @@ def time_matmul(batch: int, latent_dim: int, num_tags: int, jit: bool, repeats: 
             "times": times, "other_load": load.share}
 
 
+def time_penalty(split: splits.TagSplit, latent_dim: int, repeats: int) -> dict:
+    """Milliseconds of Eq. 12's value over every weight of a DAE-PTR of this size (`HalfL2`,
+    summed as `TagRecommender` sums `losses`), warm, median of `repeats` calls: compiled by
+    XLA, as inside a one-program step, and in TensorFlow's kernels, where the step around
+    the matmuls computes it."""
+    model = DAEPTR(split.num_users, split.num_items, split.num_tags, latent_dim=latent_dim)
+    penalty = lambda: tf.add_n(model.losses)  # noqa: E731
+    return {"xla": _warm_ms(tf.function(penalty, jit_compile=True), repeats),
+            "tensorflow": _warm_ms(tf.function(penalty, jit_compile=False), repeats),
+            "weights": int(sum(np.prod(w.shape) for w in model.trainable_weights))}
+
+
+def _warm_ms(function, repeats: int) -> float:
+    """Milliseconds of one call of `function` (no arguments), after a first call that
+    traces and compiles it: the median of `repeats` calls, each until its result is ready."""
+    _sync(function())
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        _sync(function())
+        times.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times)
+
+
 def time_draws(shape: tuple[int, int], jit: bool, repeats: int) -> dict:
     """Milliseconds of one U[0, 1) draw of `shape` (a mask-out's noise) compiled with
     `jit`, warm, median of `repeats` calls: with `keras.random.uniform`, which lets
@@ -267,17 +293,8 @@ def time_draws(shape: tuple[int, int], jit: bool, repeats: int) -> dict:
     keras_seed, package_seed = keras.random.SeedGenerator(0), keras.random.SeedGenerator(0)
     draws = {"keras_default": lambda: keras.random.uniform(shape, seed=keras_seed),
              "philox": lambda: package_rng.uniform(shape, package_seed)}
-    out = {}
-    for name, draw in draws.items():
-        function = tf.function(draw, jit_compile=jit)
-        _sync(function())
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            _sync(function())
-            times.append(time.perf_counter() - start)
-        out[name] = 1e3 * statistics.median(times)
-    return out
+    return {name: _warm_ms(tf.function(draw, jit_compile=jit), repeats)
+            for name, draw in draws.items()}
 
 
 def _cpu_ticks() -> tuple[int, int, int] | None:
@@ -570,6 +587,7 @@ def run_bench(settings: Settings, options: tasks.DataOptions) -> dict:
     # The mask's draw depends on neither the encoder nor the precision: timed once per XLA setting.
     draws = {jit: time_draws((B, data["width"]), jit, settings.matmul_repeats)
              for jit in settings.jit}
+    penalty = time_penalty(split, settings.latent_dim, settings.matmul_repeats)
     # Every variant is prepared first, then their steps are timed in turns, `rounds` times
     # a share of `steps` each: the speed of a shared machine drifts over minutes, and
     # variants timed one after the other would compare one period with another.
@@ -586,6 +604,7 @@ def run_bench(settings: Settings, options: tasks.DataOptions) -> dict:
         "tensorflow": tf.__version__,
         "data": data,
         "matmul": list(reference.values()),
+        "penalty_ms": penalty,
         "variants": rows,
         "precision": by_precision(rows),
         "total_s": time.perf_counter() - started,
@@ -653,6 +672,10 @@ def markdown(result: dict) -> str:
         results.markdown_table(pd.DataFrame(rows, columns=header),
                                [False] * 4 + [True] * (len(header) - 4)),
         *_load_warning(result),
+        *([f"Eq. 12's value over all {result['penalty_ms']['weights']:,} weights: "
+           f"{result['penalty_ms']['xla']:.2f} ms compiled by XLA, "
+           f"{result['penalty_ms']['tensorflow']:.2f} ms in TensorFlow's kernels."]
+          if "penalty_ms" in result else []),
         "XLA: none; the whole step one XLA program (Keras' jit_compile=True); or around "
         "the matmuls: the step's element-wise parts and its update compiled by XLA, its "
         "large matmuls in TensorFlow's kernels (what the package trains with in bfloat16 on "

@@ -107,6 +107,10 @@ def test_smoke_bench_runs_on_synthetic_data_without_a_data_folder(tmp_path, monk
     assert result["settings"]["smoke"] and result["settings"]["latent_dim"] == 16
     assert result["variants"][0]["step_s"] > 0 and result["data"]["test_posts"] > 0
     assert "(--smoke: synthetic data)" in capsys.readouterr().out
+    penalty = result["penalty_ms"]  # Eq. 12 over every weight, in XLA and in TF's kernels
+    assert penalty["xla"] > 0 and penalty["tensorflow"] > 0
+    data = result["data"]
+    assert penalty["weights"] == 16 * (2 * data["tags"] + data["users"] + data["items"] + 1) + data["tags"]
     # float32 and mixed_bfloat16 side by side, each with its own matmul reference
     assert [v["precision"] for v in result["variants"]] == ["float32", "mixed_bfloat16"]
     assert sorted(m["dtype"] for m in result["matmul"]) == ["bfloat16", "float32"]
