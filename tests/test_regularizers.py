@@ -49,3 +49,24 @@ def test_config_round_trip():
 def test_bad_lambda_raises_naming_argument(bad):
     with pytest.raises(ValueError, match="l2"):
         HalfL2(bad)
+
+
+def test_half_l2_is_bit_for_bit_half_lambda_times_the_sum_of_squares_and_its_gradient():
+    """`HalfL2` is λ·tf.nn.l2_loss (one pass); in float32 it must compute exactly what
+    0.5·λ·Σθ² computed, value and gradient λθ, with and without XLA, so that records made
+    before stay reproducible."""
+    import tensorflow as tf
+
+    w = tf.Variable(np.random.default_rng(3).normal(0, 0.7, (513, 37)).astype(np.float32))
+    reg = HalfL2(0.01)
+    for jit in (False, True):
+        @tf.function(jit_compile=jit)
+        def both():
+            with tf.GradientTape(persistent=True) as tape:
+                ours, literal = reg(w), 0.5 * 0.01 * tf.reduce_sum(tf.square(w))
+            return ours, literal, tape.gradient(ours, w), tape.gradient(literal, w)
+
+        ours, literal, grad, literal_grad = both()
+        assert ours.numpy() == literal.numpy(), jit
+        np.testing.assert_array_equal(grad.numpy(), literal_grad.numpy())
+        np.testing.assert_allclose(grad.numpy(), 0.01 * w.numpy(), rtol=1e-6)
