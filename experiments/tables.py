@@ -171,7 +171,8 @@ def hyperparameter_table(used: dict) -> pd.DataFrame:
         values = {**models.hyperparameters(name), **settings["hparams"]}
         if not deterministic(name):
             values.update({k: settings["train"].get(k, defaults[k])
-                           for k in ("learning_rate", "batch_size", "epochs", "patience")})
+                           for k in ("learning_rate", "batch_size", "epochs", "patience",
+                                     "eval_every")})
             values.update({k: settings["train"][k] for k, v in runs.NEUTRAL_TRAIN.items()
                            if settings["train"].get(k, v) != v})  # named only when in use
         rows.append({"model": name, "settings": ", ".join(
