@@ -41,8 +41,10 @@ matmuls, `daeptr.models.base`) and, for bfloat16 with XLA on a CPU, also as one 
 
 Writes `<output_dir>/bench/bench.json` (every number, the device, the versions, the
 settings; `precision.<p>.step_ms`, `.epoch_s`, `.matmul_gflop_per_s`: each precision's
-step of the package's default variant, sparse with XLA, where measured) and `bench.md`, and
-prints the Markdown table. On a shared machine other jobs slow every number down, so the
+step of the package's default variant, sparse with XLA, where measured; `end_to_end`: the
+short form of the tree's end-to-end record, `end_to_end.before|after.seconds`,
+`.val_ndcg@3`, where --end_to_end has written one) and `bench.md`, and prints the Markdown
+table. On a shared machine other jobs slow every number down, so the
 share of CPU time other processes took during the timed training steps and evaluations is
 recorded beside them (Linux /proc), with the load averages.
 
@@ -672,6 +674,11 @@ def markdown(result: dict) -> str:
         results.markdown_table(pd.DataFrame(rows, columns=header),
                                [False] * 4 + [True] * (len(header) - 4)),
         *_load_warning(result),
+        *([f"End to end (`{e['source']}`, {e['device_summary']}): one DAE-PTR seed "
+           f"{e['before']['seconds']:.1f} s before, {e['after']['seconds']:.1f} s after "
+           f"({e['speedup']:.2f}x), validation NDCG@3 {e['before']['val_ndcg@3']:.5f} -> "
+           f"{e['after']['val_ndcg@3']:.5f}."]
+          if (e := result.get("end_to_end")) else []),
         *([f"Eq. 12's value over all {result['penalty_ms']['weights']:,} weights: "
            f"{result['penalty_ms']['xla']:.2f} ms compiled by XLA, "
            f"{result['penalty_ms']['tensorflow']:.2f} ms in TensorFlow's kernels."]
@@ -769,6 +776,21 @@ def run_end_to_end(label: str, options: tasks.DataOptions, arms: dict, root: pat
     return {"settings": {"dataset": label, "mode": mode, "changed": changed},
             "device": device, "device_summary": describe(device), "tensorflow": tf.__version__,
             "split": part.fingerprint, "end_to_end": out, "total_s": time.perf_counter() - started}
+
+
+def end_to_end_summary(path: pathlib.Path) -> dict | None:
+    """The end-to-end record at `path` (written by --end_to_end into the same tree) in short,
+    for the step record to carry beside its own numbers: each arm's seconds and validation
+    and test NDCG@3, the speed-up, the record's device and file. None where there is none."""
+    try:
+        record = json.loads(path.read_text())
+        arms = {name: {k: arm[k] for k in ("seconds", "val_ndcg@3", "test_ndcg@3")}
+                for name, arm in record["end_to_end"].items()}
+        speedup = arms["before"]["seconds"] / arms["after"]["seconds"]
+    except (OSError, ValueError, KeyError, ZeroDivisionError):
+        return None
+    return {**arms, "speedup": speedup, "device_summary": record.get("device_summary"),
+            "changed": record.get("settings", {}).get("changed"), "source": str(path)}
 
 
 def end_to_end_markdown(result: dict) -> str:
@@ -924,7 +946,9 @@ def main(argv: Sequence[str]):
         settings = settings_from_flags()
         tree = plan.tree()
         result = run_bench(settings, plan.data_options())
-        text, out = markdown(result), tree / "bench"
+        out = tree / "bench"
+        result["end_to_end"] = end_to_end_summary(out / "end_to_end" / "bench.json")
+        text = markdown(result)
     path = write(out, result, text)
     print(text)
     print(f"Wrote {path}")

@@ -178,3 +178,25 @@ def test_smoke_cdae_bench_times_fit_epochs_and_full_evaluations(tmp_path, monkey
         summary = result["cdae"][f"jit_{str(variant['jit']).lower()}"]
         assert summary["epoch_s"] == variant["epoch_s"] and summary["eval_s"] == variant["eval_s"]
     assert "RecBole" in capsys.readouterr().out
+
+
+def test_the_step_record_carries_the_trees_end_to_end_record_in_short(tmp_path, monkeypatch):
+    from experiments import bench, cli
+
+    monkeypatch.delenv("DAEPTR_DATA", raising=False)
+    cli.call(bench, ["--smoke", "--end_to_end", f"--output_dir={tmp_path}"])
+    cli.call(bench, ["--smoke", "--encoder=sparse", "--jit=false", "--precisions=float32",
+                     f"--output_dir={tmp_path}"])
+    out = tmp_path / "smoke" / "bench"
+    full = json.loads((out / "end_to_end" / "bench.json").read_text())["end_to_end"]
+    short = json.loads((out / "bench.json").read_text())["end_to_end"]
+    for arm in ("before", "after"):
+        for key in ("seconds", "val_ndcg@3", "test_ndcg@3"):
+            assert short[arm][key] == full[arm][key]
+    assert short["speedup"] == pytest.approx(full["before"]["seconds"] / full["after"]["seconds"])
+    assert "End to end (" in (out / "bench.md").read_text()
+    # without an end-to-end record there is nothing to carry
+    cli.call(bench, ["--smoke", "--encoder=sparse", "--jit=false", "--precisions=float32",
+                     f"--output_dir={tmp_path / 'other'}"])
+    assert json.loads((tmp_path / "other" / "smoke" / "bench" / "bench.json").read_text())[
+        "end_to_end"] is None
