@@ -1,7 +1,7 @@
 """What this machine computes fast, for `TrainConfig(precision="auto")`.
 
 bfloat16 pays where the hardware multiplies it natively: a CPU with AVX512-BF16 or AMX-BF16
-(DAE-PTR's step 1.35x faster on a 2-core AMD EPYC with AVX512-BF16; on one with AVX2 only,
+(DAE-PTR's step 1.35-1.45x faster on a 2-core AMD EPYC with AVX512-BF16; on one with AVX2 only,
 bfloat16 was no faster: `python -m experiments.bench`, BUILD_NOTES.md "Speed and memory"),
 or a GPU of compute capability 8.0 or higher (bfloat16 tensor cores; not measured here).
 """

@@ -12,7 +12,7 @@ and ties count against the target), so evaluation ranks with `float32_scorer(mod
 float32 copy that holds the trained weights.
 
 XLA around the matmuls. XLA's CPU backend computes a bfloat16 matmul no faster than a
-float32 one, while TensorFlow's own (oneDNN) kernels run it 1.65x faster than float32 on a
+float32 one, while TensorFlow's own (oneDNN) kernels run it 1.66x faster than float32 on a
 CPU with AVX512-BF16 (`python -m experiments.bench`, reports/bench/). A model whose step is bound by a few large
 matmuls (DAE-PTR's decoder) sets `splits_xla` and passes the rest of its computation
 through `self.xla(fn)`; `daeptr.training` then compiles those parts, and the regularized
@@ -180,7 +180,7 @@ class TagRecommender(keras.Model):
             loss = self.compute_objective(batch, training=True)
         gradients = tape.gradient(loss, self.trainable_variables)
         # The penalty's value, for the logs, from TensorFlow's kernels: XLA's CPU reduction
-        # over DAE-PTR's 6.4M weights took 6.58 ms against 1.14 ms (`penalty_ms` of the bench).
+        # over DAE-PTR's 6.4M weights took 7.23 ms against 1.51 ms (`penalty_ms` of the bench).
         # Read before the update below, which the graph orders after it.
         regularization = tf.add_n(self.losses) if self.losses else tf.zeros_like(loss)
         self.xla(self._regularized_update)(gradients)
