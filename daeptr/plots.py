@@ -8,18 +8,25 @@ import pandas as pd
 
 
 def sweep_figure(summary: pd.DataFrame, x: str, metrics: list[str], path: str | os.PathLike,
-                 title: str = "") -> None:
-    """One panel per metric; one line per data set; x = the swept parameter.
+                 title: str = "", caption: str = "") -> None:
+    """One panel per metric; one line per data set; x = the swept parameter; `caption`
+    (lines of text, wrapped) below the panels.
 
     `summary` has columns `dataset`, `x`, `<metric>_mean` and `<metric>_std` (std may be
     NaN with one seed: no band is drawn).
     """
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")  # files only; never needs a display
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.6), squeeze=False)
+    width = 4.5 * len(metrics)
+    lines = [part for line in caption.splitlines()
+             for part in textwrap.wrap(line, int(width * 15), subsequent_indent="    ")]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(width, 3.6 + 0.17 * len(lines)),
+                             squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         for dataset, group in summary.groupby("dataset", sort=False):
             group = group.sort_values(x)
@@ -34,7 +41,9 @@ def sweep_figure(summary: pd.DataFrame, x: str, metrics: list[str], path: str | 
     axes[0][0].legend(fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    if lines:
+        fig.text(0.01, 0.01, "\n".join(lines), fontsize=7, va="bottom", ha="left")
+    fig.tight_layout(rect=(0, 0.17 * len(lines) / (3.6 + 0.17 * len(lines)), 1, 1))
     tmp = f"{os.fspath(path)}.tmp.png"
     fig.savefig(tmp, dpi=120)
     plt.close(fig)

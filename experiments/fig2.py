@@ -2,9 +2,10 @@
 
     python -m experiments.fig2 [--datasets=lastfm-core5,…] [--seeds=0] [--values=0,0.5,1]
 
-c from 0.0 to 1.0 in steps of 0.1 on all four data sets; K = 512 on Last.fm and 256 on ML10M,
-learning rate 0.001 and λ = 0.01 as in §5.5 (`experiments.presets`). A preset of
-`experiments.sweep`; writes `<output_dir>/sweeps/fig2.{csv,md,png}`.
+c from 0.0 to 1.0 in steps of 0.1 on all four data sets; K = 512 on Last.fm and 256 on ML10M
+and λ = 0.01 as in §5.5, trained with each data set's validated settings
+(`experiments.presets`). A preset of `experiments.sweep`; writes
+`<output_dir>/sweeps/fig2.{csv,md,png}`.
 """
 
 from experiments import cli, presets, sweep

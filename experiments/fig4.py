@@ -4,8 +4,8 @@
 
 K ∈ {32, 64, 128, 256, 512, 1024}; at each K the corruption level c is re-chosen on the
 validation split (§5.6: "the corruption level is tuned for each K") among --retune's values,
-then the model is retrained and tested once. Learning rate 0.001, λ = 0.01
-(`experiments.presets`). A preset of `experiments.sweep`; writes
+then the model is retrained and tested once. λ = 0.01, trained with each data set's
+validated settings (`experiments.presets`). A preset of `experiments.sweep`; writes
 `<output_dir>/sweeps/fig4.{csv,md,png}`.
 """
 

@@ -98,9 +98,25 @@ def run_sweep(preset: dict | None = None) -> str:
                       verbose=int(TRAINING.verbose.value))
     runs.write_hparams_config(root, swept, metrics)
     context = {"model": name, "names": list(swept), "retune": retune, "monitor": monitor,
-               "metrics": metrics, "claims": CLAIMS.value, "mode": plan.mode()}
+               "metrics": metrics, "claims": CLAIMS.value, "mode": plan.mode(),
+               "training": {label: training_note(resolve(name, label, request))
+                            for label in labels}}
     manifest = runs.write_manifest(root.parent, NAME.value, "sweep", cli.command(), context, frame)
     return render(manifest.parent, NAME.value, *runs.read_manifest(manifest)[2:])
+
+
+def training_note(settings) -> str:
+    """How a point's runs train, in a few words with where the values came from, for the
+    figure and the summary: the paper's schedule or a validated one."""
+    train, sources = settings.train, settings.sources
+    if train["schedule"] == "constant":
+        how = (f"constant lr {train['learning_rate']:g}, early stopping (patience "
+               f"{train['patience']}, at most {train['epochs']} epochs)")
+    else:
+        how = f"lr {train['learning_rate']:g}, {train['schedule']} decay over {train['epochs']} epochs"
+    origin = sorted({sources.get(k, "default") for k in ("learning_rate", "schedule", "epochs",
+                                                         "patience")})
+    return f"{how}, {train['precision']} ({', '.join(origin)})"
 
 
 def aggregate(runs: pd.DataFrame, names: list[str], columns: list[str]) -> pd.DataFrame:
@@ -148,7 +164,7 @@ def render(directory: pathlib.Path, name: str, context: dict, runs: pd.DataFrame
     x = names[0]
     if len(names) == 1 and pd.api.types.is_numeric_dtype(summary[x]):
         plots.sweep_figure(summary, x, metrics, directory / f"{name}.png",
-                           title=f"{context['model']}: {name}")
+                           title=f"{context['model']}: {name}", caption=caption(context))
     sections = [
         f"# Sweep {name}: {context['model']} over {', '.join(names)}"
         + plan.MODE_TITLES[context["mode"]],
@@ -161,11 +177,21 @@ def render(directory: pathlib.Path, name: str, context: dict, runs: pd.DataFrame
     ]
     if context["claims"]:
         sections.append(f"The paper: {context['claims']}")
+    if context.get("training"):
+        sections.append("Training: " + "; ".join(f"{label}: {note}"
+                                                 for label, note in context["training"].items()))
     sections += ["Cost: each run's measured wall time (selection, retraining, test evaluation"
                  + (", and the selection runs that chose the retuned value" if retune else "")
                  + "), summed; a sweep run in parts adds up to its whole cost.",
                  results.markdown_table(cost_table(runs), [False, True, True, True])]
     return results.write_tables(directory, name, runs, sections)
+
+
+def caption(context: dict) -> str:
+    """The figure's caption: the paper's stated findings, and how the points trained."""
+    lines = [f"The paper: {context['claims']}"] if context["claims"] else []
+    lines += [f"Training, {label}: {note}" for label, note in context.get("training", {}).items()]
+    return "\n".join(lines)
 
 
 def cost_table(runs: pd.DataFrame) -> pd.DataFrame:

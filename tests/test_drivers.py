@@ -137,17 +137,26 @@ def test_sweep_smoke_writes_csv_summary_plot_and_hparams_then_resumes(drive, tmp
     assert pd.read_csv(sweeps / "mix.csv").equals(runs)
 
 
-def test_fig2_smoke_runs_the_preset_with_the_papers_settings(drive, tmp_path):
+def test_fig2_smoke_runs_the_preset_with_the_papers_model_and_each_data_sets_training(
+        drive, tmp_path):
     drive("fig2", "--smoke", f"--output_dir={tmp_path}")
     tree = tmp_path / "smoke"
     runs = pd.read_csv(tree / "sweeps" / "fig2.csv")
     assert set(runs["dataset"]) == {"lastfm-core5", "ml10m-core5"}  # one label per data set
     assert sorted(set(runs["corruption"])) == [0.0, 1.0]
-    record = json.loads(next((tree / "sweeps" / "fig2").rglob("run.json")).read_text())
-    settings = record["settings"]
-    assert settings["train"]["learning_rate"] == 0.001 and settings["hparams"]["l2"] == 0.01
-    assert settings["hparams"]["output_bias"] == "log_odds"  # no popularity plateau
-    assert "collapses at c = 1" in (tree / "sweeps" / "fig2.md").read_text()
+    records = [json.loads(p.read_text()) for p in (tree / "sweeps" / "fig2").rglob("run.json")]
+    schedules = {r["settings"]["data"]: r["settings"]["train"].get("schedule", "constant")
+                 for r in records}
+    # Last.fm's validated cosine decay, ML10M's constant rate (experiments/validated.json)
+    assert schedules == {"lastfm-core5": "cosine", "ml10m-core5": "constant"}
+    for record in records:
+        settings = record["settings"]
+        assert settings["train"]["learning_rate"] == 0.01 and settings["hparams"]["l2"] == 0.01
+        assert settings["hparams"]["output_bias"] == "log_odds"  # no popularity plateau
+    summary = (tree / "sweeps" / "fig2.md").read_text()
+    assert "collapses at c = 1" in summary
+    assert "Training: lastfm-core5: lr 0.01, cosine decay over 2 epochs" in summary
+    assert "ml10m-core5: constant lr 0.01, early stopping" in summary
 
 
 def test_fig3_preset_keeps_k16_and_the_users_flags_win(drive, tmp_path):
