@@ -122,6 +122,25 @@ def weighted_row_sum(ids, weights, table, slots_per_row=4):
     return row_sum(table)
 
 
+def known_rows(table, ids, fill=0):
+    """``table[ids]`` for a post's user or item ids, with ``fill`` where an id is negative.
+
+    A negative id is one the model never saw: a serving request for a new user or item
+    (`daeptr.serving` maps such strings to -1). Its row is zeros, so that an unknown user or
+    item contributes nothing to a post's scores, rather than some other user's preferences.
+
+    Args:
+        table: ``[N, ...]`` rows, or a callable (a Keras ``Embedding``) that looks them up.
+        ids: int ``[B]``.
+        fill: the value of an unknown id's row (0; -1 for tables of ids).
+    """
+    ids = tf.convert_to_tensor(ids)
+    safe = tf.maximum(ids, 0)
+    rows = table(safe) if callable(table) else tf.gather(table, safe)
+    known = tf.reshape(ids >= 0, tf.concat([tf.shape(ids), tf.ones([rows.shape.rank - 1], tf.int32)], 0))
+    return tf.where(known, rows, tf.cast(fill, rows.dtype))
+
+
 def _every_pair(ids, weights, table):
     rows = tf.gather(table, tf.maximum(ids, 0))  # [B, L, K]; padding has weight 0
     return tf.einsum("bl,blk->bk", weights, rows)

@@ -22,6 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from daeptr.layers import known_rows
 from daeptr.models.pairwise import PairwiseTagModel
 from daeptr.regularizers import HalfL2
 
@@ -80,14 +81,14 @@ class ABNT(PairwiseTagModel):
                                            model.config["history_length"]))
         return model
 
-    def _posts(self, batch):
-        return (tf.gather(self.user_embedding, batch["user"]),
-                tf.gather(self.item_embedding, batch["item"]))
+    def _posts(self, batch):  # zeros for an unseen user or item
+        return (known_rows(self.user_embedding, batch["user"]),
+                known_rows(self.item_embedding, batch["item"]))
 
     def post_hidden(self, batch):
         """W₁'s post part: W₁_post [e_u; e_i; h] + b₁, [B, H]."""
         e_u, e_i = self._posts(batch)
-        history = tf.gather(self.user_history, batch["user"])  # [B, m]
+        history = known_rows(self.user_history, batch["user"], fill=-1)  # [B, m]; none if unseen
         keys = tf.gather(self.tag_embedding, tf.maximum(history, 0))  # [B, m, K]
         query = self.query(tf.concat([e_u, e_i], -1))
         logits = tf.einsum("bk,bmk->bm", query, keys) / tf.sqrt(tf.cast(keys.shape[-1], keys.dtype))

@@ -26,7 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from daeptr.layers import MaskOut, weighted_row_sum
+from daeptr.layers import MaskOut, known_rows, weighted_row_sum
 from daeptr.losses import SummedBinaryCrossentropy
 from daeptr.models.base import TagRecommender
 from daeptr.regularizers import HalfL2
@@ -144,8 +144,8 @@ class DAEPTR(TagRecommender):
     def hidden(self, inputs, training=False):
         tags = inputs["tags"]
         y_tilde = self.mask_out(tags, training=training)  # Eq. 7
-        p_u = self.user_embedding(inputs["user"])  # Eq. 8
-        q_i = self.item_embedding(inputs["item"])
+        p_u = known_rows(self.user_embedding, inputs["user"])  # Eq. 8 (0: an unseen user)
+        q_i = known_rows(self.item_embedding, inputs["item"])
         return self.g(self.encode(tags, y_tilde) + p_u + q_i + self.b)  # Eq. 9
 
     def call(self, inputs, training=False):

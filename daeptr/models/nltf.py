@@ -42,10 +42,19 @@ class NLTF(PITF):
 
     def tag_scores(self, batch, tag_ids):
         u, i = self._posts(batch)
-        return (gaussian_similarity(u[:, None, :], tf.gather(self.tag_user_factors, tag_ids), self.gamma)
-                + gaussian_similarity(i[:, None, :], tf.gather(self.tag_item_factors, tag_ids), self.gamma))
+        return self._sum(batch,
+                         gaussian_similarity(u[:, None, :], tf.gather(self.tag_user_factors, tag_ids), self.gamma),
+                         gaussian_similarity(i[:, None, :], tf.gather(self.tag_item_factors, tag_ids), self.gamma))
 
     def all_scores(self, inputs):
         u, i = self._posts(inputs)
-        return (gaussian_similarity(u[:, None, :], self.tag_user_factors[None], self.gamma)
-                + gaussian_similarity(i[:, None, :], self.tag_item_factors[None], self.gamma))
+        return self._sum(inputs,
+                         gaussian_similarity(u[:, None, :], self.tag_user_factors[None], self.gamma),
+                         gaussian_similarity(i[:, None, :], self.tag_item_factors[None], self.gamma))
+
+    @staticmethod
+    def _sum(batch, user_term, item_term):
+        """The two terms, each dropped for an unseen (negative) id: the similarity of a zero
+        vector would still rank tags by their norm."""
+        return (tf.where(batch["user"][:, None] >= 0, user_term, tf.zeros_like(user_term))
+                + tf.where(batch["item"][:, None] >= 0, item_term, tf.zeros_like(item_term)))

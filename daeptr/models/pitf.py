@@ -13,6 +13,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from daeptr.layers import known_rows
 from daeptr.models.pairwise import PairwiseTagModel
 
 
@@ -34,9 +35,9 @@ class PITF(PairwiseTagModel):
         self.tag_item_factors = self.add_weight(shape=(num_tags, latent_dim), initializer=init, name="t_I")
         self.built = True
 
-    def _posts(self, batch):
-        return (tf.gather(self.user_factors, batch["user"]),
-                tf.gather(self.item_factors, batch["item"]))
+    def _posts(self, batch):  # zeros for an unseen user or item: its term is 0
+        return (known_rows(self.user_factors, batch["user"]),
+                known_rows(self.item_factors, batch["item"]))
 
     def tag_scores(self, batch, tag_ids):
         u, i = self._posts(batch)

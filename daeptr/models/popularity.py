@@ -19,6 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from daeptr.layers import known_rows
 from daeptr.models.base import TagRecommender
 
 KINDS = ("global", "user", "item", "user_item", "cooc")
@@ -101,13 +102,14 @@ class Popularity(TagRecommender):
         fallback = EPSILON * t["global"][None, :] * tf.ones_like(inputs["user"], tf.float32)[:, None]
         if kind == "global":
             return fallback / EPSILON
+        # An unseen (negative) user or item has no counts: the global fallback ranks.
         if kind == "user":
-            return tf.gather(t["user"], inputs["user"]) + fallback
+            return known_rows(t["user"], inputs["user"]) + fallback
         if kind == "item":
-            return tf.gather(t["item"], inputs["item"]) + fallback
+            return known_rows(t["item"], inputs["item"]) + fallback
         if kind == "user_item":
-            return (alpha * tf.gather(t["user"], inputs["user"])
-                    + (1 - alpha) * tf.gather(t["item"], inputs["item"]) + fallback)
+            return (alpha * known_rows(t["user"], inputs["user"])
+                    + (1 - alpha) * known_rows(t["item"], inputs["item"]) + fallback)
         # Σ_{s ∈ input} P(· | s) as a sparse [B, T] × dense [T, T] product: a gather of
         # [B, L, T] rows would hold L times the scores.
         tags = tf.cast(inputs["tags"], tf.int64)
