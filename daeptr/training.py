@@ -54,7 +54,7 @@ class TrainConfig:
     learning_rate: float = 0.003
     patience: int = 4  # in evaluations
     monitor: str = "val_ndcg@3"
-    eval_every: int = 2
+    eval_every: int = 2  # and at the budget's last epoch (`evaluated`)
     eval_batch_size: int = 4096
     seed: int = 0
     retrain: bool = True
@@ -76,9 +76,6 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 < self.learning_rate < math.inf:  # NaN fails both comparisons
             raise ValueError(f"learning_rate must be a finite number > 0, got {self.learning_rate}")
-        if self.eval_every > self.epochs:
-            raise ValueError(f"eval_every must be <= epochs={self.epochs} (no validation ranking "
-                             f"would run), got {self.eval_every}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
         if self.precision not in (*PRECISIONS, "auto"):
@@ -91,6 +88,13 @@ class TrainConfig:
         if not 0 <= self.warmup_epochs < self.epochs:
             raise ValueError(f"warmup_epochs must be >= 0 and < epochs={self.epochs}, got "
                              f"{self.warmup_epochs}")
+
+    def evaluated(self, epoch: int) -> bool:
+        """Whether the selection ranks the validation tags after epoch `epoch` (1-based):
+        every `eval_every` epochs, and after the budget's last, so that a budget that
+        `eval_every` does not divide (`--epochs=10` with Last.fm's `eval_every=13`) still
+        ends with an evaluation."""
+        return epoch % self.eval_every == 0 or epoch == self.epochs
 
     def learning_rate_at(self, epoch: int) -> float:
         """The learning rate η_e of epoch e (0-based), with η = `learning_rate`, W =
@@ -130,7 +134,9 @@ class RankingEvaluation(keras.callbacks.Callback):
         self.batch_size, self.phase = batch_size, phase
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is None or (epoch + 1) % self.every:
+        # every `every` epochs and after the fit's last (TrainConfig.evaluated)
+        last = epoch + 1 == self.params.get("epochs")
+        if logs is None or ((epoch + 1) % self.every and not last):
             return
         metrics, _, _ = self.task.evaluate(self.model, self.phase, self.batch_size)
         logs.update({self.prefix + k: v for k, v in metrics.items()})
@@ -284,7 +290,7 @@ def select(
     if monitor not in history:
         raise ValueError(f"monitor {monitor!r} is not a logged metric; choose one of "
                          f"{sorted(k for k in history if k.startswith('val_'))}")
-    evaluated_epochs = np.arange(1, len(history["loss"]) + 1)[config.eval_every - 1 :: config.eval_every]
+    evaluated_epochs = [e for e in range(1, len(history["loss"]) + 1) if config.evaluated(e)]
     best = int(np.nanargmax(np.asarray(history[monitor], dtype=float)))
     return model, {
         "valid": {k[len("val_"):]: float(history[k][best]) for k in history if k.startswith("val_")},
@@ -343,6 +349,29 @@ def train_and_evaluate(
     _write_hparams(run_dir / "tb" / "hparams", hparams, test, best_epoch)
     write_json_atomic(run_dir / "metrics.json", metrics)  # last: a finished run has it whole
     return metrics
+
+
+def fit_all(
+    build_model: Callable[[Posts], keras.Model],
+    posts: Posts,
+    config: TrainConfig,
+    run_dir: str | os.PathLike,
+    *,
+    callbacks=(),
+    verbose: int = 0,
+) -> keras.Model:
+    """Trains a fresh model on `posts` for `config.epochs` epochs, with no validation and no
+    test: a production model on every tag (`experiments.fit --holdout=none`). The number of
+    epochs must come from an earlier selection, e.g. a validated budget of the cosine
+    schedule; TensorBoard logs go to `run_dir/tb/final`."""
+    model = _built(build_model, posts, config)
+    if model.trainable_weights:
+        dataset = post_dataset(posts, config.batch_size, shuffle=True, seed=config.seed,
+                               width=max_width(posts))
+        _fit(model, dataset, config.epochs,
+             [_schedule(config), keras.callbacks.TensorBoard(pathlib.Path(run_dir) / "tb" / "final"),
+              *callbacks], verbose)
+    return model
 
 
 def write_json_atomic(path: pathlib.Path, value) -> None:

@@ -40,9 +40,31 @@ def data() -> types.SimpleNamespace:
             "Tag data sets: posts of at least this many tags give a validation tag (2: a 2-tag "
             "post validates from an empty input, as a 1-tag post is tested, so validation "
             "sees the test's kinds of post; 3: every validation post keeps an input tag)."),
-        smoke=flags.DEFINE_bool(
-            "smoke", False, "Run the real code path in seconds on small synthetic data made "
-            "by the package (no data folder needed); results go to <output_dir>/smoke/."),
+        smoke=smoke(),
+    )
+
+
+@functools.cache
+def smoke():
+    return flags.DEFINE_bool(
+        "smoke", False, "Run the real code path in seconds on small synthetic data made by "
+        "the package (no data folder needed); results go to <output_dir>/smoke/.")
+
+
+@functools.cache
+def own_data() -> types.SimpleNamespace:
+    """Your own files: `experiments.fit` (tag assignments) and `experiments.recommend`
+    (posts to score)."""
+    return types.SimpleNamespace(
+        posts=flags.DEFINE_string(
+            "posts", None, "A CSV/TSV with a header: for fit the tag assignments, one per row "
+            "(user, item, tag[, timestamp]); for recommend the posts to score (user, item, "
+            "tags)."),
+        sep=flags.DEFINE_string("sep", None, "--posts' field separator (default: tab for "
+                                ".tsv/.tab files, else a comma)."),
+        top_k=flags.DEFINE_integer(
+            "top_k", None, "fit: the tags per post the SavedModel returns (default 10); "
+            "recommend: fewer than the exported k.", lower_bound=1),
     )
 
 
@@ -71,7 +93,8 @@ def training() -> types.SimpleNamespace:
         patience=flags.DEFINE_integer("patience", _DEFAULT.patience,
                                       "Early-stopping patience, in evaluations."),
         eval_every=flags.DEFINE_integer("eval_every", _DEFAULT.eval_every,
-                                        "Epochs between validation rankings (<= --epochs)."),
+                                        "Epochs between validation rankings (and one "
+                                        "after the last of --epochs)."),
         schedule=flags.DEFINE_enum(
             "schedule", _DEFAULT.schedule, list(SCHEDULES),
             "Learning rate per epoch: constant, or from the learning rate down towards 0 over "

@@ -182,10 +182,17 @@ def test_a_mixed_precision_run_trains_saves_and_reloads_in_mixed_precision(split
     assert keras.config.dtype_policy().name == "float32"  # restored after building
 
 
-def test_train_config_needs_an_evaluation_within_the_epochs():
-    TrainConfig(epochs=2, eval_every=2)
-    with pytest.raises(ValueError, match="eval_every must be <= epochs=1"):
-        TrainConfig(epochs=1, eval_every=2)
+def test_validation_ranks_every_eval_every_epochs_and_after_the_budgets_last(split, tmp_path):
+    config = TrainConfig(epochs=5, eval_every=2, batch_size=256, patience=10)
+    assert [e for e in range(1, 6) if config.evaluated(e)] == [2, 4, 5]
+    assert [e for e in range(1, 4) if TrainConfig(epochs=3, eval_every=13).evaluated(e)] == [3]
+    build = lambda posts: DAEPTR(split.num_users, split.num_items, split.num_tags, latent_dim=4,
+                                corruption=0.5, seed=1)
+    _, summary = select(build, split, config, tmp_path)
+    history = pd.read_csv(tmp_path / "history.csv")
+    assert list(history["val_ndcg@3"].notna()) == [False, True, False, True, True]
+    best = [2, 4, 5][int(np.nanargmax(history["val_ndcg@3"].to_numpy()[[1, 3, 4]]))]
+    assert summary["best_epoch"] == best
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -0.1])
