@@ -110,3 +110,55 @@ def test_fit_and_recommend_on_a_csv_made_from_lastfm_core5(drive, tmp_path):
     printed = drive("recommend", f"--model_dir={out}", "--user=user 2", "--item=item 51",
                     "--tags=tag 13", "--top_k=3")
     assert printed.count("\n| ") == 3
+
+
+def test_a_model_fit_on_a_csv_serves_its_keras_top_k_in_a_process_without_the_package(
+        drive, tmp_path):
+    import json
+    import subprocess
+    import sys
+    import textwrap
+
+    import numpy as np
+    import tensorflow as tf
+
+    import daeptr
+    from daeptr import serving
+    from daeptr.models.base import float32_scorer
+
+    out = tmp_path / "exported"
+    drive("fit", f"--posts={_csv(tmp_path)}", "--pcore=2", "--top_k=4", f"--export_dir={out}",
+          *SMALL)
+    vocab = serving.Vocabulary.load(out / "vocabulary.json")
+    request = {"user": ["user 1", "user 5", "someone new"], "item": ["item 3", "item 9", "item 3"],
+               "tags": [["tag 2", ""], ["tag 4", "tag 7"], ["a new tag", ""]]}
+    script = textwrap.dedent(f"""
+        import json, sys
+        import tensorflow as tf
+        request = json.loads(sys.stdin.read())
+        serve = tf.saved_model.load({str(out / "1")!r}).signatures["serving_default"]
+        out = serve(**{{k: tf.constant(v) for k, v in request.items()}})
+        print(json.dumps({{"tags": out["tags"].numpy().astype(str).tolist(),
+                          "daeptr": any(m.split(".")[0] == "daeptr" for m in sys.modules)}}))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], input=json.dumps(request),
+                          capture_output=True, text=True, timeout=240, cwd=tmp_path,
+                          env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    answer = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert not answer["daeptr"]
+
+    model = daeptr.load_model(out / "model.keras")  # the Keras model the export came from
+    index = {name: {v: k for k, v in enumerate(getattr(vocab, name))}
+             for name in ("users", "items", "tags")}
+    batch = {"user": tf.constant([index["users"].get(u, -1) for u in request["user"]]),
+             "item": tf.constant([index["items"].get(i, -1) for i in request["item"]]),
+             "tags": tf.constant([[index["tags"].get(t, -1) for t in row]
+                                  for row in request["tags"]])}
+    # ranked in float32 whatever precision it trained in (precision=auto), as serving ranks
+    scores = float32_scorer(model).score(batch).numpy()
+    for row, tags in zip(scores, batch["tags"].numpy()):
+        row[tags[tags >= 0]] = -np.inf
+    expected = [[vocab.tags[t] for t in row]
+                for row in np.argsort(-scores, axis=1, kind="stable")[:, :4]]
+    assert answer["tags"] == expected  # the unknown user, item and tag: ranked, not refused
