@@ -14,6 +14,7 @@ import keras
 import tensorflow as tf
 
 from daeptr import rng
+from daeptr.distribute import replica_rows
 
 
 def multi_hot(ids, weights, depth):
@@ -166,6 +167,8 @@ class MaskOut(keras.layers.Layer):
     Call args:
         inputs: int ``[B, L]`` tag ids, padded with -1.
         training: corrupt only when True; False/None give the clean input.
+        rows: int ``[B]``, the posts' rows in the global batch under ``tf.distribute``
+            (the batch's ``row``; None in one process).
 
     Output dtype is the layer's compute dtype (float32 unless a mixed
     precision policy is set).
@@ -191,12 +194,14 @@ class MaskOut(keras.layers.Layer):
         # an inf in the graph (inf · 0 = NaN at padding).
         self._keep_scale = 1.0 / (1.0 - rate) if self.rescale and rate < 1.0 else 1.0
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, rows=None):
         ids = tf.cast(inputs, tf.int32)
         y = tf.cast(ids >= 0, self.compute_dtype)
         if training and self.rate > 0.0:
-            # u ~ U[0, 1): P(u >= c) = 1 − c, and nothing survives at c = 1.
-            u = rng.uniform(tf.shape(ids), self.seed_generator)
+            # u ~ U[0, 1): P(u >= c) = 1 − c, and nothing survives at c = 1. Under
+            # tf.distribute, `rows` picks this replica's posts from the global batch's draw.
+            u = replica_rows(lambda shape: rng.uniform(shape, self.seed_generator),
+                             tf.shape(ids), rows)
             keep = tf.cast(u >= self.rate, y.dtype)
             y = y * keep * tf.cast(self._keep_scale, y.dtype)
         if self.dense:

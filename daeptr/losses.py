@@ -16,6 +16,8 @@ logits, so the target never costs O(|T|) memory.
 import keras
 import tensorflow as tf
 
+from daeptr import distribute
+
 
 def summed_bce_from_logits(tag_ids, logits):
     """Per-post Σ_t BCE(y_t, σ(logits_t)) for a sparse multi-hot target.
@@ -95,7 +97,7 @@ def bpr_loss(positive, negative, mask):
     difference = positive[:, :, None] - negative[:, None, :]  # [B, L, n]
     pair_loss = -tf.math.log_sigmoid(difference)
     weights = tf.cast(mask, pair_loss.dtype)[:, :, None] * tf.ones_like(pair_loss)
-    return tf.math.divide_no_nan(tf.reduce_sum(pair_loss * weights), tf.reduce_sum(weights))
+    return distribute.mean(pair_loss, weights)  # over the global batch's pairs
 
 
 # ---- CDDAE (Zhao et al.), Eq. 7–10: output activation and loss ------------------------------

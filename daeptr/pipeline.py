@@ -24,11 +24,14 @@ def post_dataset(
     seed: int | None = None,
     width: int | None = None,
     extra: dict[str, np.ndarray] | None = None,
+    rows: bool = False,
 ) -> tf.data.Dataset:
     """Batches of `posts`; with `shuffle`, a new seeded order every epoch.
 
     `extra` adds per-row arrays (first axis = posts) as further batch entries, e.g. the user
-    profile features or the padded test items of top-N recommendation.
+    profile features or the padded test items of top-N recommendation. `rows` adds `row`,
+    each post's place in its batch, which a replica under `tf.distribute` needs to draw its
+    posts' noise as one process would (`daeptr.distribute.replica_rows`).
 
     The order of epoch e depends only on (seed, e), so a run repeats under the same seed.
     """
@@ -59,12 +62,13 @@ def post_dataset(
     # device work as well.
     options = tf.data.Options()
     options.autotune.enabled = False
-    return (
-        indices.batch(batch_size)
-        .map(lambda idx: {k: tf.gather(v, idx) for k, v in columns.items()})
-        .prefetch(2)
-        .with_options(options)
-    )
+    def gather(idx):
+        batch = {k: tf.gather(v, idx) for k, v in columns.items()}
+        if rows:
+            batch["row"] = tf.range(tf.shape(idx)[0], dtype=tf.int32)
+        return batch
+
+    return indices.batch(batch_size).map(gather).prefetch(2).with_options(options)
 
 
 def max_width(*post_sets: Posts) -> int:

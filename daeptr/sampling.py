@@ -15,9 +15,10 @@ from __future__ import annotations
 import tensorflow as tf
 
 from daeptr import rng
+from daeptr.distribute import replica_rows
 
 
-def complement_sample(tags, num_tags: int, num_samples: int, seed) -> tf.Tensor:
+def complement_sample(tags, num_tags: int, num_samples: int, seed, rows=None) -> tf.Tensor:
     """`num_samples` tags per row, uniform over the tags not in that row, int32 [B, n].
 
     Args:
@@ -25,6 +26,8 @@ def complement_sample(tags, num_tags: int, num_samples: int, seed) -> tf.Tensor:
       num_tags: |T|.
       num_samples: negatives per row (drawn independently, with replacement).
       seed: a `keras.random.SeedGenerator` (or an int) for the draws.
+      rows: under `tf.distribute`, the rows' places in the global batch, so that each row
+        draws what it draws in one process (`daeptr.distribute.replica_rows`).
     """
     tags = tf.cast(tags, tf.int32)
     present = tags >= 0
@@ -33,7 +36,8 @@ def complement_sample(tags, num_tags: int, num_samples: int, seed) -> tf.Tensor:
     sorted_tags = tf.sort(tf.where(present, tags, num_tags + tf.shape(tags)[1]), axis=1)
     offsets = sorted_tags - tf.range(tf.shape(tags)[1])[None, :]  # s_j − j, non-decreasing
     free = tf.maximum(num_tags - sizes, 1)
-    uniform = rng.uniform((tf.shape(tags)[0], num_samples), seed)
+    uniform = replica_rows(lambda shape: rng.uniform(shape, seed),
+                           tf.stack([tf.shape(tags)[0], num_samples]), rows)
     r = tf.minimum(tf.cast(uniform * tf.cast(free[:, None], tf.float32), tf.int32),
                    free[:, None] - 1)
     below = tf.reduce_sum(tf.cast(offsets[:, None, :] <= r[:, :, None], tf.int32), axis=2)

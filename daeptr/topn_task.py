@@ -43,10 +43,10 @@ class TopNTask:
     def train_rows(self, phase: str) -> Posts:
         return self._phase[phase][0]
 
-    def train_dataset(self, phase: str, batch_size: int, seed: int):
-        rows, features, _, _ = self._phase[phase]
-        return post_dataset(rows, batch_size, shuffle=True, seed=seed, width=self.width,
-                            extra=features)
+    def train_dataset(self, phase: str, batch_size: int, seed: int, rows: bool = False):
+        users, features, _, _ = self._phase[phase]
+        return post_dataset(users, batch_size, shuffle=True, seed=seed, width=self.width,
+                            extra=features, rows=rows)
 
     def evaluate(self, model, phase: str, batch_size: int):
         """(metrics, extra metrics.json entries, cumulative hits [U, 10] per user)."""

@@ -23,6 +23,7 @@ import json
 import math
 import os
 import pathlib
+import shutil
 import time
 import warnings
 from typing import Callable
@@ -32,7 +33,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from daeptr import hardware
+from daeptr import backup, distribute, hardware
 from daeptr.data.splits import Posts, TagSplit
 from daeptr.evaluate import NS, evaluate
 from daeptr.metrics import ranking_metrics
@@ -69,6 +70,8 @@ class TrainConfig:
     # The learning rate of each epoch, `learning_rate_at`.
     schedule: str = "constant"
     warmup_epochs: int = 0
+    # "mirrored" or "multi_worker": tf.distribute over devices or machines (daeptr.distribute)
+    distribute: str = "none"
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "patience", "eval_every", "eval_batch_size"):
@@ -83,11 +86,18 @@ class TrainConfig:
                              f"{self.precision!r}")
         # The run's record holds the precision it trained in, not "auto".
         object.__setattr__(self, "precision", hardware.resolve_precision(self.precision))
+        if self.distribute not in distribute.STRATEGIES:
+            raise ValueError(f"distribute must be one of {distribute.STRATEGIES}, got "
+                             f"{self.distribute!r}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if not 0 <= self.warmup_epochs < self.epochs:
             raise ValueError(f"warmup_epochs must be >= 0 and < epochs={self.epochs}, got "
                              f"{self.warmup_epochs}")
+
+    @property
+    def distributed(self) -> bool:
+        return self.distribute != "none"
 
     def evaluated(self, epoch: int) -> bool:
         """Whether the selection ranks the validation tags after epoch `epoch` (1-based):
@@ -153,9 +163,9 @@ class TagTask:
     def train_rows(self, phase: str) -> Posts:
         return self.split.train_posts(phase)
 
-    def train_dataset(self, phase: str, batch_size: int, seed: int):
+    def train_dataset(self, phase: str, batch_size: int, seed: int, rows: bool = False):
         return post_dataset(self.train_rows(phase), batch_size, shuffle=True, seed=seed,
-                            width=self.width)
+                            width=self.width, rows=rows)
 
     def evaluate(self, model, phase: str, batch_size: int):
         """(metrics, extra metrics.json entries, per-post ranks)."""
@@ -233,12 +243,26 @@ class ProgressLog(keras.callbacks.Callback):
         self.log(line + f"{elapsed:.0f} s elapsed, at most {left:.0f} s left")
 
 
-def _fit(model, train_ds, epochs, callbacks, verbose=0):
+def _fit(model, train_ds, epochs, callbacks, verbose=0, steps_per_epoch=None, initial_epoch=0):
     # Validation metrics exist only on evaluation epochs; EarlyStopping and ModelCheckpoint
     # skip the others, and would warn about it at every such epoch.
     warnings.filterwarnings("ignore", message=".*conditioned on metric.*")
     warnings.filterwarnings("ignore", message=".*Can save best model only with.*")
-    return model.fit(train_ds, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
+    return model.fit(train_ds, epochs=epochs, callbacks=callbacks, verbose=verbose,
+                     shuffle=False, steps_per_epoch=steps_per_epoch, initial_epoch=initial_epoch)
+
+
+def _resumable(model, callbacks: list, directory, every: int, epochs: int) -> tuple[int, int]:
+    """(first epoch, end epoch) of a fit of at most `epochs` epochs that backs up into
+    `directory` every `every` epochs (nothing with `every=0`): a `daeptr.backup.Backup`
+    joins `callbacks`, after those whose state it keeps, and a backup found there is loaded
+    into `model`; a fit that early stopping had ended runs no further epoch."""
+    if not every:
+        return 0, epochs
+    keeper = backup.Backup(directory, every, callbacks)
+    callbacks.append(keeper)
+    start = keeper.restore(model)
+    return start, start if keeper.stopped else epochs
 
 
 def select(
@@ -250,17 +274,20 @@ def select(
     ns=NS,
     callbacks=(),
     verbose: int = 0,
+    backup_every: int = 0,
 ) -> tuple[keras.Model, dict]:
     """Phase 1: trains without the validation targets, early-stopped on validation.
 
     `split` is a `TagSplit` or a task (`TagTask`, `daeptr.topn_task.TopNTask`). Returns the
     model restored to its best evaluation and a summary with `valid` (the validation metrics
-    there), `best_epoch` and `epochs_run`. Touches no test target.
+    there), `best_epoch` and `epochs_run`. Touches no test target. With `backup_every`, a
+    backup every that many epochs (`daeptr.backup`), from which a restarted call continues.
     """
     task = as_task(split, ns)
-    run_dir = pathlib.Path(run_dir)
+    backups = distribute.backup_dir(run_dir, config.distribute)
+    run_dir = pathlib.Path(distribute.writable(run_dir, config.distribute))
     run_dir.mkdir(parents=True, exist_ok=True)
-    model = _built(build_model, task.train_rows("valid"), config)
+    model = compiled(build_model, task.train_rows("valid"), config)
     monitor = config.monitor
     if not model.trainable_weights:  # a count-based floor: nothing to fit or to stop
         valid, _, _ = task.evaluate(model, "valid", config.eval_batch_size)
@@ -268,34 +295,35 @@ def select(
             raise ValueError(f"monitor {monitor!r} is not a logged metric; choose one of "
                              f"{sorted('val_' + k for k in valid)}")
         return model, {"valid": valid, "best_epoch": 0, "epochs_run": 0}
-    history = _fit(
-        model,
-        task.train_dataset("valid", config.batch_size, config.seed),
-        config.epochs,
-        [
-            _schedule(config),
-            RankingEvaluation(task, config.eval_every, batch_size=config.eval_batch_size),
-            # Restores the best evaluation's weights at the end, stopped early or not.
-            keras.callbacks.EarlyStopping(monitor, mode="max", patience=config.patience,
-                                          restore_best_weights=True),
-            keras.callbacks.ModelCheckpoint(run_dir / "select.weights.h5", monitor=monitor,
-                                            mode="max", save_best_only=True,
-                                            save_weights_only=True),
-            keras.callbacks.TensorBoard(run_dir / "tb" / "select"),
-            EpochLog(run_dir / "history.csv"),
-            *callbacks,
-        ],
-        verbose,
-    ).history
-    if monitor not in history:
+    # Restores the best evaluation's weights at the end, stopped early or not.
+    stopping = keras.callbacks.EarlyStopping(monitor, mode="max", patience=config.patience,
+                                             restore_best_weights=True)
+    log = EpochLog(run_dir / "history.csv")
+    fit_callbacks = [
+        _schedule(config),
+        RankingEvaluation(task, config.eval_every, batch_size=config.eval_batch_size),
+        stopping,
+        keras.callbacks.ModelCheckpoint(run_dir / "select.weights.h5", monitor=monitor,
+                                        mode="max", save_best_only=True, save_weights_only=True),
+        keras.callbacks.TensorBoard(run_dir / "tb" / "select"),
+        log,
+        *callbacks,
+    ]
+    start, end = _resumable(model, fit_callbacks, backups / "select", backup_every, config.epochs)
+    dataset, steps = _dataset(task, "valid", config, start)
+    _fit(model, dataset, end, fit_callbacks, verbose, steps, start)
+    # Every epoch's logs, the epochs before a restart included; validation ones on
+    # evaluation epochs only.
+    evaluations = [row for row in log.rows if not math.isnan(row.get(monitor, math.nan))]
+    if not evaluations:
         raise ValueError(f"monitor {monitor!r} is not a logged metric; choose one of "
-                         f"{sorted(k for k in history if k.startswith('val_'))}")
-    evaluated_epochs = [e for e in range(1, len(history["loss"]) + 1) if config.evaluated(e)]
-    best = int(np.nanargmax(np.asarray(history[monitor], dtype=float)))
+                         f"{sorted({k for row in log.rows for k in row if k.startswith('val_')})}")
+    best = evaluations[int(np.argmax([row[monitor] for row in evaluations]))]
+    _remove(backups / "select")
     return model, {
-        "valid": {k[len("val_"):]: float(history[k][best]) for k in history if k.startswith("val_")},
-        "best_epoch": int(evaluated_epochs[best]),
-        "epochs_run": len(history["loss"]),
+        "valid": {k[len("val_"):]: float(v) for k, v in best.items() if k.startswith("val_")},
+        "best_epoch": int(best["epoch"]),
+        "epochs_run": len(log.rows),
     }
 
 
@@ -309,30 +337,44 @@ def train_and_evaluate(
     ns=NS,
     callbacks=(),
     verbose: int = 0,
+    backup_every: int = 0,
 ) -> dict:
     """Runs the protocol above and returns the metrics that `metrics.json` holds.
 
     `callbacks` (e.g. `ProgressLog`) see the selection and the retraining; `verbose` is
-    Keras' (1: a progress bar)."""
+    Keras' (1: a progress bar). With `backup_every`, both fits back up every that many
+    epochs into `run_dir/backup` (`daeptr.backup`), and a call that finds a backup there
+    continues from it; the backup is removed once `metrics.json` is written."""
     task = as_task(split, ns)
-    run_dir = pathlib.Path(run_dir)
+    backups = distribute.backup_dir(run_dir, config.distribute)
+    run_dir = pathlib.Path(distribute.writable(run_dir, config.distribute))  # the chief's
     run_dir.mkdir(parents=True, exist_ok=True)
     hparams = {**(hparams or {}), **dataclasses.asdict(config), "split": task.fingerprint()}
     (run_dir / "config.json").write_text(json.dumps(hparams, indent=2, default=str))
     started = time.time()
 
-    # 1. Selection on validation.
-    model, selected = select(build_model, task, config, run_dir, callbacks=callbacks,
-                             verbose=verbose)
+    # 1. Selection on validation (its summary kept for a restart during the retraining).
+    selected_path = backups / "selected.json"
+    if backup_every and config.retrain and selected_path.exists():
+        model, selected = compiled(build_model, task.train_rows("test"), config), json.loads(
+            selected_path.read_text())
+    else:
+        model, selected = select(build_model, task, config, run_dir, callbacks=callbacks,
+                                 verbose=verbose, backup_every=backup_every)
+        if backup_every:
+            backups.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(selected_path, selected)
+        if config.retrain:
+            model = _restarted(model, build_model, task.train_rows("test"), config)
     best_epoch = selected["best_epoch"]
 
     # 2. Final model on all training data.
-    if config.retrain:
-        model = _restarted(model, build_model, task.train_rows("test"), config)
     if config.retrain and model.trainable_weights:
-        _fit(model, task.train_dataset("test", config.batch_size, config.seed), best_epoch,
-             [_schedule(config), keras.callbacks.TensorBoard(run_dir / "tb" / "final"),
-              *callbacks], verbose)
+        fit_callbacks = [_schedule(config), keras.callbacks.TensorBoard(run_dir / "tb" / "final"),
+                         *callbacks]
+        start, end = _resumable(model, fit_callbacks, backups / "final", backup_every, best_epoch)
+        dataset, steps = _dataset(task, "test", config, start)
+        _fit(model, dataset, end, fit_callbacks, verbose, steps, start)
     model.save(run_dir / "model.keras")
 
     # 3. One evaluation on test.
@@ -348,7 +390,16 @@ def train_and_evaluate(
     }
     _write_hparams(run_dir / "tb" / "hparams", hparams, test, best_epoch)
     write_json_atomic(run_dir / "metrics.json", metrics)  # last: a finished run has it whole
+    _remove(backups)
     return metrics
+
+
+def _remove(backups: pathlib.Path) -> None:
+    """Removes a finished fit's backups, and the backup folder once it is empty."""
+    shutil.rmtree(backups, ignore_errors=True)
+    if backups.parent.name.startswith("backup") and backups.parent.exists() and not any(
+            backups.parent.iterdir()):
+        backups.parent.rmdir()
 
 
 def fit_all(
@@ -364,13 +415,16 @@ def fit_all(
     test: a production model on every tag (`experiments.fit --holdout=none`). The number of
     epochs must come from an earlier selection, e.g. a validated budget of the cosine
     schedule; TensorBoard logs go to `run_dir/tb/final`."""
-    model = _built(build_model, posts, config)
+    model = compiled(build_model, posts, config)
     if model.trainable_weights:
-        dataset = post_dataset(posts, config.batch_size, shuffle=True, seed=config.seed,
-                               width=max_width(posts))
-        _fit(model, dataset, config.epochs,
-             [_schedule(config), keras.callbacks.TensorBoard(pathlib.Path(run_dir) / "tb" / "final"),
-              *callbacks], verbose)
+        def make():
+            return post_dataset(posts, config.batch_size, shuffle=True, seed=config.seed,
+                                width=max_width(posts), rows=config.distributed)
+
+        run_dir = pathlib.Path(distribute.writable(run_dir, config.distribute))
+        _fit(model, distribute.distributed(make, config.distribute, config.epochs), config.epochs,
+             [_schedule(config), keras.callbacks.TensorBoard(run_dir / "tb" / "final"),
+              *callbacks], verbose, distribute.epoch_steps(make, config.distribute))
     return model
 
 
@@ -382,17 +436,23 @@ def write_json_atomic(path: pathlib.Path, value) -> None:
     os.replace(tmp, path)
 
 
-def _built(build_model, posts: Posts, config: TrainConfig) -> keras.Model:
+def compiled(build_model, posts: Posts, config: TrainConfig) -> keras.Model:
     """A fresh model for training on `posts`: seeded, built under the run's precision (every
     training path builds here) and compiled."""
     keras.utils.set_random_seed(config.seed)
-    with dtype_policy(config.precision):
+    # XLA cannot compile a step whose variables live on several devices (the seed state of
+    # a mirrored model: "resource located in device CPU:1 from device CPU:0"), so a
+    # distributed step runs without it.
+    jit = config.jit_compile if not config.distributed else False
+    with dtype_policy(config.precision), distribute.strategy(config.distribute).scope():
         model = build_model(posts)
-    optimizer = keras.optimizers.Adam(config.learning_rate)
-    if xla_around_matmuls(model, config.jit_compile):  # bfloat16 on a CPU
-        model.compile_around_matmuls(optimizer)
-    else:
-        model.compile(optimizer=optimizer, jit_compile=config.jit_compile)
+        optimizer = keras.optimizers.Adam(config.learning_rate)
+        if xla_around_matmuls(model, jit):  # bfloat16 on a CPU
+            model.compile_around_matmuls(optimizer)
+        else:
+            model.compile(optimizer=optimizer, jit_compile=jit)
+        if config.distributed:
+            distribute.prepare(model)
     return model
 
 
@@ -403,7 +463,7 @@ def _restarted(model, build_model, posts: Posts, config: TrainConfig) -> keras.M
     model would with the step Keras has already compiled (compiling again took about 4 s of
     a DAE-PTR run on a 2-core CPU); the fresh model itself where that cannot be (a model
     without trainable weights, whose state is its counts)."""
-    fresh = _built(build_model, posts, config)
+    fresh = compiled(build_model, posts, config)
     if not fresh.trainable_weights or getattr(model, "optimizer", None) is None:
         return fresh
     fresh.optimizer.build(fresh.trainable_variables)
@@ -416,6 +476,16 @@ def _restarted(model, build_model, posts: Posts, config: TrainConfig) -> keras.M
     for target, source in pairs:
         target.assign(source)
     return model
+
+
+def _dataset(task, phase: str, config: TrainConfig, start: int = 0):
+    """The phase's shuffled training batches from epoch `start` on, split among the replicas
+    under tf.distribute, and `fit`'s steps_per_epoch for them."""
+    def make():
+        return task.train_dataset(phase, config.batch_size, config.seed, rows=config.distributed)
+
+    return (distribute.distributed(make, config.distribute, config.epochs, start),
+            distribute.epoch_steps(make, config.distribute))
 
 
 def _schedule(config: TrainConfig) -> keras.callbacks.Callback:

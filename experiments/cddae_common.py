@@ -67,7 +67,8 @@ def run(experiment: str, arms: list[Arm]) -> str:
     parts = [part for label in labels for part in tasks.load(label, options)]
     root = request.tree / "cddae" / experiment
     progress = runs.Progress(sum(len(parts) * len(arm.points) * (1 if deterministic(arm.model) else len(seeds))
-                                 for arm in arms), int(TRAINING.verbose.value))
+                                 for arm in arms), int(TRAINING.verbose.value),
+                             TRAINING.backup_every.value)
     frames = []
     for arm in arms:
         def base(part, arm=arm):

@@ -17,7 +17,8 @@ from absl import app, flags
 FLAGS = flags.FLAGS
 _DRIVER = ["experiments"]  # the running driver's module, for `command`
 # Where data and results live, and how chatty: not part of what a command computes.
-PLACE_FLAGS = {"data_dir", "output_dir", "download", "overwrite", "verbose", "verbosity"}
+PLACE_FLAGS = {"data_dir", "output_dir", "download", "overwrite", "verbose", "verbosity",
+               "backup_every"}
 
 
 class FlagError(ValueError):
@@ -34,6 +35,11 @@ def _guarded(main):
             raise SystemExit(f"error: unexpected arguments: {' '.join(argv[1:])}")
         try:
             check_float_flags()
+            if "distribute" in FLAGS and FLAGS["distribute"].value == "multi_worker":
+                # Collective ops must be set up before any other TensorFlow work.
+                from daeptr import distribute
+
+                distribute.strategy("multi_worker")
             return main(argv)
         except (FlagError, DataNotFoundError, DataIntegrityError, DataFormatError,
                 EmptyCoreError) as err:

@@ -12,6 +12,7 @@ import types
 
 from absl import flags
 
+from daeptr.distribute import STRATEGIES
 from daeptr.models import PRECISIONS
 from daeptr.training import SCHEDULES, TrainConfig
 
@@ -109,6 +110,11 @@ def training() -> types.SimpleNamespace:
             "auto: mixed_bfloat16 on a CPU with AVX512-BF16 or AMX or a GPU of compute "
             "capability >= 8.0, float32 elsewhere (default: per model, the committed "
             "settings)."),
+        distribute=flags.DEFINE_enum(
+            "distribute", _DEFAULT.distribute, list(STRATEGIES),
+            "tf.distribute: none; mirrored (this machine's GPUs, or its logical CPUs); "
+            "multi_worker (the machines of TF_CONFIG, each running the same command; only "
+            "the chief writes records)."),
         monitor=flags.DEFINE_string(
             "monitor", None, "Validation metric for early stopping and every choice on "
             "validation (default: val_ndcg@3 for tags, val_ru@10 on ML-100K)."),
@@ -141,6 +147,12 @@ def training() -> types.SimpleNamespace:
         quick=quick(),
         verbose=flags.DEFINE_bool("verbose", False, "Keras' progress bar for every epoch, "
                                   "beside the log line of every evaluation."),
+        backup_every=flags.DEFINE_integer(
+            "backup_every", 1, "Back a run up every this many epochs (its model, optimizer "
+            "and loop state, in <run>/backup), so that the same command continues an "
+            "interrupted run from there with the numbers of an uninterrupted one; 0: no "
+            "backups. experiments.fit trains in a scratch folder and keeps none.",
+            lower_bound=0),
     )
 
 

@@ -20,7 +20,8 @@ from experiments.runs import point_name
 FLAGS = flags.FLAGS
 COMMON = ("learning_rate", "batch_size", "l2", "latent_dim", "corruption", "loss_reduction")
 # Training settings taken from their flags when given; each is checked alone first.
-TRAIN_FLAGS = ("epochs", "patience", "eval_every", "warmup_epochs", "schedule", "precision")
+TRAIN_FLAGS = ("epochs", "patience", "eval_every", "warmup_epochs", "schedule", "precision",
+               "distribute")
 # What every summary's title adds in a mode that is not a result.
 MODE_TITLES = {"full": "", "quick": " (--quick: K = 16, 2 epochs, one seed; not a result)",
                "smoke": " (--smoke: synthetic data; not a result)"}

@@ -28,7 +28,7 @@ MODES = ("full", "quick", "smoke")
 # Settings of `TrainConfig` that a grid, --hparam or a starting point may set.
 TRAIN_FIELDS = {"learning_rate": float, "batch_size": int, "epochs": int, "patience": int,
                 "eval_every": int, "jit_compile": bool, "precision": str, "schedule": str,
-                "warmup_epochs": int}
+                "warmup_epochs": int, "distribute": str}
 
 # DAE-PTR §5.3 and §5.5. The baselines: "K = 64, η = 0.01, λ = 0.01, batch 1024" (§5.3).
 # What validation chose on top of these is in validated.json.

@@ -95,7 +95,8 @@ def run_sweep(preset: dict | None = None) -> str:
     frame = runs.grid(name, parts, points, seeds, root,
                       lambda part: resolve(name, part.family, request), mode=plan.mode(),
                       overwrite=TRAINING.overwrite.value, retune=retune,
-                      verbose=int(TRAINING.verbose.value))
+                      verbose=int(TRAINING.verbose.value),
+                      backup_every=TRAINING.backup_every.value)
     runs.write_hparams_config(root, swept, metrics)
     context = {"model": name, "names": list(swept), "retune": retune, "monitor": monitor,
                "metrics": metrics, "claims": CLAIMS.value, "mode": plan.mode(),

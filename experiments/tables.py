@@ -50,7 +50,8 @@ def run_table(table: str) -> str:
     used, frames = {}, []
     jobs = [(name, [s for s in model_seeds.get(name, seeds)][: 1 if mode != "full" or deterministic(name) else None])
             for name in MODELS.value]
-    progress = runs.Progress(sum(len(s) for _, s in jobs), int(TRAINING.verbose.value))
+    progress = runs.Progress(sum(len(s) for _, s in jobs), int(TRAINING.verbose.value),
+                             TRAINING.backup_every.value)
     for name, name_seeds in jobs:
         used[name] = resolve(name, label, request)
         frame = runs.grid(name, [part], [{}], name_seeds, table_dir, lambda _, s=used[name]: s,

@@ -52,7 +52,8 @@ def main(argv):
     best, frame = runs.choose(name, parts, base, points, seeds, root, mode=plan.mode(),
                               overwrite=TRAINING.overwrite.value,
                               progress=runs.Progress(len(points) * len(parts) * len(seeds),
-                                                    int(TRAINING.verbose.value)))
+                                                    int(TRAINING.verbose.value),
+                                                    TRAINING.backup_every.value))
     monitor = base.train["monitor"]
     frame = frame.sort_values(monitor, ascending=False, kind="stable")
     # A smoke or quick run, or a single point, chooses nothing: there was nothing to compare.

@@ -16,7 +16,7 @@ from daeptr import models, serving
 from daeptr.data import pcore, splits, synthetic
 from daeptr.models import dtype_policy
 from daeptr.pipeline import post_dataset
-from daeptr.training import TrainConfig, _built, _fit
+from daeptr.training import TrainConfig, compiled, _fit
 
 TAG_MODELS = ["dae_ptr", "pitf", "nltf", "abnt", "mp", "mp_u", "mp_i", "mp_ui", "cooc"]
 
@@ -39,7 +39,7 @@ def _trained(name, split, precision="float32"):
     config = TrainConfig(epochs=1, eval_every=1, batch_size=64, precision=precision,
                          jit_compile=False)
     posts = split.train_posts("test")
-    model = _built(lambda p: models.build(name, p, **sizes, **extra), posts, config)
+    model = compiled(lambda p: models.build(name, p, **sizes, **extra), posts, config)
     if model.trainable_weights:
         _fit(model, post_dataset(posts, 64, shuffle=True, seed=0), 1, [])
     return model

@@ -226,7 +226,7 @@ def test_the_retraining_reuses_the_selection_model_and_trains_what_a_fresh_model
     posts = split.train_posts("test")
     restarted = training._restarted(selected, build, posts, config)
     assert restarted is selected
-    fresh = training._built(build, posts, config)
+    fresh = training.compiled(build, posts, config)
     weights = {}
     for name, model in (("restarted", restarted), ("fresh", fresh)):
         training._fit(model, post_dataset(posts, 64, shuffle=True, seed=2), 2, [])

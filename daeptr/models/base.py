@@ -29,6 +29,8 @@ import weakref
 import keras
 import tensorflow as tf
 
+from daeptr import distribute
+
 PRECISIONS = ("float32", "mixed_bfloat16")
 
 
@@ -84,6 +86,14 @@ def xla_around_matmuls(model: keras.Model, jit_compile) -> bool:
 
 
 _XLA_PARTS = weakref.WeakKeyDictionary()
+
+
+def _global(share):
+    """The global batch's value of a term from a replica's share of it (the sum of the
+    shares), the same on every replica, for the logs to show what one process shows."""
+    if distribute.replicas() == 1:
+        return share
+    return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, share)
 
 
 class TagRecommender(keras.Model):
@@ -151,9 +161,15 @@ class TagRecommender(keras.Model):
 
     def objective_terms(self, batch, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
         """(data term, regularization) of one mini-batch; the regularization defaults to
-        the penalties attached to the weights (`self.losses`)."""
+        the penalties attached to the weights (`self.losses`).
+
+        Under tf.distribute each is a replica's share of the global batch's, and Keras sums
+        the replicas' gradients: a data term that sums over posts is a replica's sum, a
+        mean is `distribute.mean` (the replica's sum over the global count), and a penalty
+        on the weights is `distribute.penalty` (divided by the replicas)."""
         loss = self.compute_objective(batch, training=training)
-        regularization = tf.add_n(self.losses) if self.losses else tf.zeros_like(loss)
+        regularization = (distribute.penalty(tf.add_n(self.losses)) if self.losses
+                          else tf.zeros_like(loss))
         return loss, regularization
 
     def _objective(self, batch, training):
@@ -164,7 +180,12 @@ class TagRecommender(keras.Model):
         self.loss_tracker.update_state(loss)
         self.regularization_tracker.update_state(regularization)
         self.total_tracker.update_state(total)
-        return {m.name: m.result() for m in self.metrics}
+        results = {m.name: m.result() for m in self.metrics}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras averages a multi-worker step's logs over their axis 0, which a scalar
+            # lacks ("Invalid reduction dimension 0"); it gives back a scalar from [1].
+            results = {name: tf.reshape(value, [1]) for name, value in results.items()}
+        return results
 
     def train_step(self, batch):
         if self in _XLA_PARTS:
@@ -173,9 +194,11 @@ class TagRecommender(keras.Model):
             loss, regularization, total = self._objective(batch, training=True)
         gradients = tape.gradient(total, self.trainable_variables)
         self.optimizer.apply(gradients, self.trainable_variables)
-        return self._report(loss, regularization, total)
+        loss, regularization = _global(loss), _global(regularization)
+        return self._report(loss, regularization, loss + regularization)
 
     def _train_step_around_matmuls(self, batch):
+        replicas = distribute.replicas()
         with tf.GradientTape() as tape:
             loss = self.compute_objective(batch, training=True)
         gradients = tape.gradient(loss, self.trainable_variables)
@@ -183,17 +206,20 @@ class TagRecommender(keras.Model):
         # over DAE-PTR's 6.4M weights took 7.23 ms against 1.51 ms (`penalty_ms` of the bench).
         # Read before the update below, which the graph orders after it.
         regularization = tf.add_n(self.losses) if self.losses else tf.zeros_like(loss)
-        self.xla(self._regularized_update)(gradients)
+        self.xla(self._regularized_update)(gradients, 1.0 / replicas)
+        loss = _global(loss)
         return self._report(loss, regularization, loss + regularization)
 
-    def _regularized_update(self, gradients):
-        """Adds the penalties' gradients (Eq. 12: λθ) to the data term's `gradients` and
-        applies the optimizer, in one XLA program: the penalty's gradient is dense over every
-        embedding row, and summed on the tape it would be one more pass over them outside
-        XLA."""
+    def _regularized_update(self, gradients, penalty_share=1.0):
+        """Adds the penalties' gradients (Eq. 12: λθ, times `penalty_share`, a replica's
+        part) to the data term's `gradients` and applies the optimizer, in one XLA program:
+        the penalty's gradient is dense over every embedding row, and summed on the tape it
+        would be one more pass over them outside XLA."""
         variables = self.trainable_variables
         with tf.GradientTape() as tape:
             penalty = tf.add_n(self.losses) if self.losses else tf.zeros([])
+            if penalty_share != 1.0:
+                penalty = penalty * penalty_share
         penalties = tape.gradient(penalty, variables,
                                   unconnected_gradients=tf.UnconnectedGradients.ZERO)
         self.optimizer.apply([tf.convert_to_tensor(g) + p for g, p in zip(gradients, penalties)],

@@ -18,6 +18,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from daeptr import distribute
 from daeptr.layers import MaskOut, multi_hot
 from daeptr.losses import RECONSTRUCTIONS, reconstruction_loss
 from daeptr.models.base import TagRecommender
@@ -64,7 +65,8 @@ class CDAE(TagRecommender):
         self.built = True
 
     def hidden(self, inputs, training):
-        y_tilde = self.mask_out(inputs["tags"], training=training)  # corrupted ratings
+        y_tilde = self.mask_out(inputs["tags"], training=training,
+                                rows=inputs.get("row"))  # corrupted ratings
         # W and b are read here, not through the layer (V_u joins before the activation), and
         # also from `compute_objective`, outside Keras' autocasting: cast to the compute dtype.
         kernel, bias = (tf.cast(v, self.compute_dtype)
@@ -89,19 +91,19 @@ class CDAE(TagRecommender):
         if not k:
             per_user = reconstruction_loss(targets, logits, self.config["output"],
                                            self.config["loss_reduction"])
-            return tf.reduce_mean(per_user)
+            return distribute.mean(per_user)  # over the global batch's users
         # Positives plus k sampled non-positives per positive (CDAE's original objective).
         width = tf.shape(batch["tags"])[1]
         ids = tf.concat([tf.maximum(batch["tags"], 0),
                          complement_sample(batch["tags"], self.num_items, k * width,
-                                           self.sampler_seed)], axis=1)
+                                           self.sampler_seed, rows=batch.get("row"))], axis=1)
         weight = tf.concat([tf.cast(batch["tags"] >= 0, tf.float32),
                             tf.repeat(tf.cast(batch["tags"] >= 0, tf.float32), k, axis=1)], axis=1)
         picked_logits = tf.gather(logits, ids, batch_dims=1)
         picked = reconstruction_loss(tf.gather(targets, ids, batch_dims=1)[..., None],
                                      picked_logits[:, :, None] if self.classes == 1 else picked_logits[:, :, None, :],
                                      self.config["output"], "sum")
-        return tf.reduce_mean(tf.reduce_sum(picked * weight, axis=1))
+        return distribute.mean(tf.reduce_sum(picked * weight, axis=1))
 
     def get_config(self):
         return {**super().get_config(), **self.config}

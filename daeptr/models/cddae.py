@@ -21,6 +21,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from daeptr import distribute
 from daeptr.layers import MaskOut, multi_hot
 from daeptr.losses import RECONSTRUCTIONS, reconstruction_loss
 from daeptr.models.base import TagRecommender
@@ -80,7 +81,7 @@ class CDDAE(TagRecommender):
         self.built = True
 
     def bottleneck(self, inputs, training=False):
-        x = self.mask_out(inputs["tags"], training=training)  # R̃_u
+        x = self.mask_out(inputs["tags"], training=training, rows=inputs.get("row"))  # R̃_u
         for layer in self.encoder_layers:
             x = layer(x)
         pre = self.W(x)
@@ -114,7 +115,7 @@ class CDDAE(TagRecommender):
         logits = tf.cast(self.logits(batch, training), tf.float32)  # the loss in float32
         per_user = reconstruction_loss(self.targets(batch), logits, self.config["output"],
                                        self.config["loss_reduction"])
-        return tf.reduce_mean(per_user)
+        return distribute.mean(per_user)  # over the global batch's users
 
     def get_config(self):
         return {**super().get_config(), **self.config}

@@ -10,6 +10,15 @@ For a post (u, i) with tag vector y ∈ {0,1}^|T|:
         + λ/2 (‖W‖² + ‖W′‖² + ‖b‖² + ‖b′‖² + ‖P‖² + ‖Q‖²)   Eq. 12
 
 `call` returns the logits W′·z + b′; ŷ = σ(logits) and the ranking of tags is the same.
+
+With `decoder="sampled"` training computes Eq. 10–11 for the post's own tags and for n tags
+drawn uniformly per mini-batch (`sampled_objective`): each drawn tag that is not the post's
+stands for |T|/n of its absent tags,
+
+    ℓ̂ = −Σ_Ω [ Σ_{t∈y} log ŷ_t + |T|/n Σ_{j≤n, t_j∉y} log(1 − ŷ_{t_j}) ],   E[ℓ̂] = ℓ of Eq. 11,
+
+so a step costs O((|y| + n)·K) per post instead of O(|T|·K); Eq. 12 and the full ranking
+at evaluation are unchanged.
 The decoder's matmul W′·z (and its two in the gradient) is most of a training step; the
 rest, Eq. 7–9 and Eq. 11, goes through `self.xla`, so that in bfloat16 on a CPU those
 matmuls can run outside XLA (`daeptr.models.base`, "XLA around the matmuls").
@@ -26,12 +35,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from daeptr import distribute, rng
 from daeptr.layers import MaskOut, known_rows, weighted_row_sum
-from daeptr.losses import SummedBinaryCrossentropy
+from daeptr.losses import SummedBinaryCrossentropy, summed_bce_from_logits
 from daeptr.models.base import TagRecommender
 from daeptr.regularizers import HalfL2
 
 ENCODERS = ("sparse", "dense")
+DECODERS = ("full", "sampled")
 OUTPUT_BIASES = ("zeros", "log_odds")
 
 
@@ -56,7 +67,10 @@ class DAEPTR(TagRecommender):
         setting: the function is the same.
       output_bias: how b′ starts: "zeros", or "log_odds" — log(p_t / (1 − p_t)) with p_t the
         share of training posts tagged t, set by `from_posts`.
-      seed: seed of the corruption noise.
+      decoder: "full" (Eq. 10–11 over every tag) or "sampled" (the post's tags and
+        `num_sampled` tags drawn per mini-batch, in training only; see the module docstring).
+      num_sampled: n, the tags the sampled decoder draws per mini-batch.
+      seed: seed of the corruption noise (and of the sampled decoder's draws).
     """
 
     splits_xla = True
@@ -75,6 +89,8 @@ class DAEPTR(TagRecommender):
         encoder: str = "sparse",
         sparse_slots: int = 4,
         output_bias: str = "zeros",
+        decoder: str = "full",
+        num_sampled: int = 1024,
         seed: int | None = None,
         **kwargs,
     ):
@@ -89,12 +105,16 @@ class DAEPTR(TagRecommender):
             raise ValueError(f"sparse_slots must be >= 0, got {sparse_slots}")
         if latent_dim < 1:
             raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
+        if decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
+        if num_sampled < 1:
+            raise ValueError(f"num_sampled must be >= 1, got {num_sampled}")
         self.config = dict(
             num_users=num_users, num_items=num_items, num_tags=num_tags,
             latent_dim=latent_dim, corruption=corruption, l2=l2,
             hidden_activation=hidden_activation, loss_reduction=loss_reduction,
             rescale=rescale, encoder=encoder, sparse_slots=sparse_slots,
-            output_bias=output_bias, seed=seed,
+            output_bias=output_bias, decoder=decoder, num_sampled=num_sampled, seed=seed,
         )
         regularizer = HalfL2(l2)
         self.mask_out = MaskOut(num_tags, corruption, rescale=rescale,
@@ -118,6 +138,8 @@ class DAEPTR(TagRecommender):
         self.item_embedding.build()
         self.decoder.build((None, latent_dim))
         self.built = True
+        if decoder == "sampled":  # its own stream: the corruption's draws stay as they are
+            self.sampler_seed = keras.random.SeedGenerator(None if seed is None else seed + 1)
         self.reconstruction = SummedBinaryCrossentropy(
             reduction="sum" if loss_reduction == "sum" else "sum_over_batch_size")
 
@@ -143,20 +165,51 @@ class DAEPTR(TagRecommender):
 
     def hidden(self, inputs, training=False):
         tags = inputs["tags"]
-        y_tilde = self.mask_out(tags, training=training)  # Eq. 7
+        y_tilde = self.mask_out(tags, training=training, rows=inputs.get("row"))  # Eq. 7
         p_u = known_rows(self.user_embedding, inputs["user"])  # Eq. 8 (0: an unseen user)
         q_i = known_rows(self.item_embedding, inputs["item"])
         return self.g(self.encode(tags, y_tilde) + p_u + q_i + self.b)  # Eq. 9
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=False, decode=True):
         z = self.xla(self.hidden)(inputs, training=training)  # Eq. 7–9
+        if not decode:  # z alone, for the sampled decoder (Keras casts the weights in `call`)
+            return z
         return self.decoder(z)  # Eq. 10 before f = σ
 
     def compute_objective(self, batch, training):
+        if training and self.config["decoder"] == "sampled":
+            z = self(batch, training=True, decode=False)
+            return self.xla(self.sampled_objective)(batch["tags"], z)
         return self.xla(self.objective)(batch["tags"], self(batch, training=training))
 
     def objective(self, tags, logits):
-        return self.reconstruction(tags, tf.cast(logits, tf.float32))  # Eq. 11 in float32
+        logits = tf.cast(logits, tf.float32)  # Eq. 11 in float32
+        if self.config["loss_reduction"] == "mean" and distribute.replicas() > 1:
+            return distribute.mean(summed_bce_from_logits(tags, logits))  # over global posts
+        return self.reconstruction(tags, logits)
+
+    def sampled_objective(self, tags, z):
+        """ℓ̂ of the module docstring for the padded tag ids `tags` [B, L] and hidden z."""
+        num_tags, n = self.config["num_tags"], self.config["num_sampled"]
+        drawn = tf.minimum(tf.cast(rng.uniform([n], self.sampler_seed) * num_tags, tf.int32),
+                           num_tags - 1)
+        present = tags >= 0
+        kernel, bias = self.decoder.kernel, self.decoder.bias  # W′ as Keras keeps it, [K, |T|]; b′
+
+        def logits(w, b, equation):  # the decoder for a few tags' columns, in float32
+            return tf.cast(tf.einsum(equation, z, tf.cast(w, z.dtype)), tf.float32) + b
+
+        own = logits(tf.gather(kernel, tf.maximum(tags, 0), axis=1),
+                     tf.gather(bias, tf.maximum(tags, 0)), "bk,kbl->bl")  # [B, L]
+        other = logits(tf.gather(kernel, drawn, axis=1), tf.gather(bias, drawn), "bk,kn->bn")
+        # −log σ(x) = softplus(−x), −log(1 − σ(x)) = softplus(x)
+        positive = tf.reduce_sum(tf.where(present, tf.nn.softplus(-own), 0.0), axis=1)
+        absent = tf.logical_not(tf.reduce_any(drawn[None, :, None] == tags[:, None, :], axis=2))
+        negative = tf.reduce_sum(tf.where(absent, tf.nn.softplus(other), 0.0), axis=1)
+        per_post = positive + negative * (num_tags / n)
+        if self.config["loss_reduction"] == "sum":
+            return tf.reduce_sum(per_post)
+        return distribute.mean(per_post)
 
     def get_config(self):
         return {**super().get_config(), **self.config}

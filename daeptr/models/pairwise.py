@@ -16,6 +16,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from daeptr import distribute
 from daeptr.losses import bpr_loss
 from daeptr.models.base import TagRecommender
 from daeptr.sampling import complement_sample
@@ -55,7 +56,7 @@ class PairwiseTagModel(TagRecommender):
 
     def negatives(self, batch) -> tf.Tensor:
         return complement_sample(batch["tags"], self.num_tags, self.num_negatives,
-                                 self.sampler_seed)
+                                 self.sampler_seed, rows=batch.get("row"))
 
     def objective_terms(self, batch, training):
         tags = batch["tags"]
@@ -69,12 +70,11 @@ class PairwiseTagModel(TagRecommender):
         post_rows, tag_rows = self.embeddings(batch, ids)
         tag_weight = tf.concat([tf.cast(present, tf.float32),
                                 tf.ones_like(negatives, tf.float32)], axis=1)
-        post_norm = tf.add_n([tf.reduce_mean(tf.reduce_sum(tf.square(e), -1)) for e in post_rows])
-        tag_norm = tf.add_n([
-            tf.math.divide_no_nan(tf.reduce_sum(tf.reduce_sum(tf.square(e), -1) * tag_weight),
-                                  tf.reduce_sum(tag_weight))
-            for e in tag_rows])
+        # Means over the global batch's rows (`distribute.mean`: a replica's share).
+        post_norm = tf.add_n([distribute.mean(tf.reduce_sum(tf.square(e), -1)) for e in post_rows])
+        tag_norm = tf.add_n([distribute.mean(tf.reduce_sum(tf.square(e), -1), tag_weight)
+                             for e in tag_rows])
         regularization = 0.5 * self.l2 * (post_norm + tag_norm)
         if self.losses:
-            regularization += tf.add_n(self.losses)
+            regularization += distribute.penalty(tf.add_n(self.losses))
         return loss, regularization
