@@ -5,6 +5,7 @@
                                 [--encoder=both] [--jit=both] [--precisions=float32,mixed_bfloat16]
                                 [--steps=30] [--warmup=3] [--quick | --smoke]
     python -m experiments.bench --end_to_end [--before=sparse_slots=0,precision=float32] [--after=…]
+    python -m experiments.bench --scale [--scale_posts=1e4,1e5,1e6] [--scale_tags=1e3,1e4,1e5]
 
 Data: `experiments.tasks.tag_split` (load → p-core → split), as the tables do; with --smoke
 the package's synthetic folksonomy (and --quick's small settings).
@@ -57,6 +58,12 @@ share of CPU time other processes took during the run) to
 `<output_dir>/bench/end_to_end/bench.json` (the runs' folders beside it). The step flags
 (--latent_dim, --encoder, …) do not apply there.
 
+With --scale it times training on synthetic folksonomies against the numbers of posts and
+tags (`experiments.bench_scale`): DAE-PTR with the full and with the sampled decoder, and
+PITF; each point's step, epoch and peak memory in a process of its own, the growth
+exponents, and a PNG, in `<output_dir>/bench/scale/` (`bench.json`, `bench.md`,
+`scale.png`).
+
 With --dataset=ml100k-foldK it times CDAE for top-N recommendation instead, at the settings
 RecBole's CDAE is timed at (K = 50, batch 256 users, corruption 0.5, sigmoid + BCE over all
 items; --latent_dim and --batch_size change them): for each XLA setting (--jit), whole
@@ -89,7 +96,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from absl import flags  # noqa: E402
+from absl import flags, logging  # noqa: E402
 
 from daeptr import hardware, results  # noqa: E402
 from daeptr import rng as package_rng  # noqa: E402
@@ -98,7 +105,7 @@ from daeptr.evaluate import evaluate  # noqa: E402
 from daeptr.models import DAEPTR, PRECISIONS, dtype_policy  # noqa: E402
 from daeptr.models.base import xla_around_matmuls  # noqa: E402
 from daeptr.pipeline import max_width, post_dataset  # noqa: E402
-from experiments import cli, plan, runs, tasks  # noqa: E402
+from experiments import bench_scale, cli, plan, runs, tasks  # noqa: E402
 from experiments import flags as flag_groups  # noqa: E402
 from experiments import settings as settings_lib  # noqa: E402
 
@@ -132,6 +139,21 @@ BEFORE = flags.DEFINE_list(
     "before", [], "--end_to_end: NAME=VALUE settings of DAE-PTR that the first run changes "
     "from today's, e.g. sparse_slots=0 (the sparse encoder summing over every padded "
     "position, as it did before its compaction).")
+SCALE = flags.DEFINE_bool(
+    "scale", False, "Time training against posts and tags on synthetic folksonomies "
+    "instead (experiments.bench_scale): every --scale_models × --scale_posts × --scale_tags "
+    "point in a process of its own, at --latent_dim and --batch_size.")
+SCALE_POSTS = flags.DEFINE_list("scale_posts", ["10000", "100000", "1000000"],
+                                "--scale: numbers of posts.")
+SCALE_TAGS = flags.DEFINE_list("scale_tags", ["1000", "10000", "100000"],
+                               "--scale: numbers of tags.")
+SCALE_MODELS = flags.DEFINE_list("scale_models", ["dae_ptr", "dae_ptr_sampled", "pitf"],
+                                 "--scale: dae_ptr (full decoder), dae_ptr_sampled, pitf.")
+NUM_SAMPLED = flags.DEFINE_integer("num_sampled", 1024, "--scale: tags the sampled decoder "
+                                   "draws per mini-batch.", lower_bound=1)
+EPOCH_BUDGET = flags.DEFINE_float("epoch_budget", 60.0, "--scale: a point's epoch is timed "
+                                  "whole when estimated at most this many seconds.",
+                                  lower_bound=0.0)
 AFTER = flags.DEFINE_list(
     "after", [], "--end_to_end: NAME=VALUE settings of DAE-PTR (hyper-parameters or "
     "training settings) that the second run changes from today's, e.g. "
@@ -835,11 +857,11 @@ def bench_cdae(part: tasks.Part, latent_dim: int, batch_size: int, jit: bool, ep
     """Epoch and full-evaluation time of CDAE on one fold, built and trained as the run loop
     does it (`daeptr.training`)."""
     from daeptr import models
-    from daeptr.training import TrainConfig, _built, _fit
+    from daeptr.training import TrainConfig, compiled, _fit
 
     task = part.task
     config = TrainConfig(batch_size=batch_size, learning_rate=1e-3, jit_compile=jit, seed=seed)
-    model = _built(lambda rows: models.build("cdae", rows, **part.sizes, latent_dim=latent_dim,
+    model = compiled(lambda rows: models.build("cdae", rows, **part.sizes, latent_dim=latent_dim,
                                              corruption=0.5, output="sigmoid_bce"),
                    task.train_rows("test"), config)
     timer = _EpochTimes()
@@ -913,6 +935,50 @@ def cdae_markdown(result: dict) -> str:
         "machine."]) + "\n"
 
 
+def _counts(values, flag: str) -> list[int]:
+    try:
+        counts = [int(float(v)) for v in values]
+    except ValueError:
+        raise cli.FlagError(f"--{flag}={','.join(values)}: expected numbers") from None
+    if not counts or min(counts) < 1:
+        raise cli.FlagError(f"--{flag}={','.join(values)}: expected numbers >= 1")
+    return counts
+
+
+def run_scale() -> dict:
+    """The --scale record: every point's row (`experiments.bench_scale`), the growth
+    exponents, the device and the command."""
+    unknown = sorted(set(SCALE_MODELS.value) - set(bench_scale.MODELS))
+    if unknown:
+        raise cli.FlagError(f"--scale_models: unknown {unknown}; choose from "
+                            f"{sorted(bench_scale.MODELS)}")
+    posts, tags = _counts(SCALE_POSTS.value, "scale_posts"), _counts(SCALE_TAGS.value, "scale_tags")
+    if min(tags) < 5:
+        raise cli.FlagError("--scale_tags: every count must be >= 5 (a post has up to 5 tags)")
+    quick = QUICK.value or DATA.smoke.value
+    if quick:  # the code path in seconds: two tiny points per model
+        posts, tags = [2000, 4000], [200]
+    base = {"latent_dim": 16 if quick else LATENT_DIM.value, "batch_size": BATCH_SIZE.value,
+            "num_sampled": min(NUM_SAMPLED.value, 64) if quick else NUM_SAMPLED.value,
+            "steps": 2 if quick else STEPS.value, "warmup": 1 if quick else WARMUP.value,
+            "epoch_budget": EPOCH_BUDGET.value}
+    rows = []
+    for model in SCALE_MODELS.value:
+        for count in posts:
+            for tag_count in tags:
+                point = {"model": model, "posts": count, "tags": tag_count, **base}
+                row = bench_scale.run_point(point, timeout=3600)
+                logging.info("scale %s, %d posts, %d tags: %s", model, count, tag_count,
+                             row.get("error") or f"step {1000 * row['step_s']:.1f} ms, "
+                             f"epoch {row['epoch_s']:.2f} s, peak RSS "
+                             f"{row['peak_rss_bytes'] / 2 ** 30:.2f} GiB")
+                rows.append(row)
+    done = [r for r in rows if "error" not in r]
+    return {"command": cli.command(), "device": describe(describe_device()), **base,
+            "rows": rows, "exponents": bench_scale.exponents(done),
+            "step_exponents": bench_scale.exponents(done, "step_s")}
+
+
 def main(argv: Sequence[str]):
     del argv
     label = DATASET.value
@@ -932,6 +998,11 @@ def main(argv: Sequence[str]):
                           JIT_CHOICES[JIT.value], 2 if quick else STEPS.value,
                           1 if quick else WARMUP.value, 1 if quick else EVAL_REPEATS.value)
         text, out = cdae_markdown(result), plan.tree() / "bench" / "cdae"
+    elif SCALE.value:
+        result, out = run_scale(), plan.tree() / "bench" / "scale"
+        text = bench_scale.markdown(result)
+        out.mkdir(parents=True, exist_ok=True)
+        bench_scale.plot(result, out / "scale.png")
     elif END_TO_END.value:
         label, = plan.labels([DATASET.value], "--dataset")
         if tasks.parse(label)[0] not in tasks.TAG_SETS:

@@ -44,6 +44,45 @@ def planted_folksonomy(
     return pd.DataFrame(rows, columns=["user", "item", "tag", "timestamp"])
 
 
+def scale_posts(num_posts: int, num_tags: int, *, posts_per_user: int = 20,
+                posts_per_item: int = 10, tags_per_post: tuple[int, int] = (1, 5),
+                seed: int = 0):
+    """`num_posts` training posts over `num_tags` tags, made without a Python loop, for
+    measuring how the cost grows (`experiments.bench --scale`): each post has a uniform
+    number of distinct tags in `tags_per_post`, drawn from a Zipf-like popularity
+    (p_t ∝ 1/(t + 10)), and a user and an item drawn uniformly among num_posts /
+    `posts_per_user` users and num_posts / `posts_per_item` items.
+
+    Returns a `daeptr.data.splits.Posts` without targets.
+    """
+    from daeptr.data.splits import Posts
+
+    if num_posts < 1 or num_tags < tags_per_post[1]:
+        raise ValueError(f"need num_posts >= 1 and num_tags >= {tags_per_post[1]}, got "
+                         f"{num_posts} and {num_tags}")
+    rng = np.random.default_rng(seed)
+    weights = 1.0 / (np.arange(num_tags) + 10.0)
+    cdf = np.cumsum(weights / weights.sum())
+    # Draw more than needed per post, keep each post's first distinct ones.
+    wanted = rng.integers(tags_per_post[0], tags_per_post[1] + 1, size=num_posts)
+    draws = np.minimum(np.searchsorted(cdf, rng.random((num_posts, 3 * tags_per_post[1]))),
+                       num_tags - 1)
+    order = np.argsort(draws, axis=1, kind="stable")
+    ranked = np.take_along_axis(draws, order, axis=1)
+    first = np.ones_like(ranked, dtype=bool)
+    first[:, 1:] = ranked[:, 1:] != ranked[:, :-1]  # the first of each value in the row
+    distinct = np.zeros_like(first)
+    np.put_along_axis(distinct, order, first, axis=1)  # back in the drawing order
+    keep = distinct & (np.cumsum(distinct, axis=1) <= wanted[:, None])
+    lengths = keep.sum(axis=1)
+    return Posts(user=rng.integers(max(1, num_posts // posts_per_user), size=num_posts,
+                                   dtype=np.int32),
+                 item=rng.integers(max(1, num_posts // posts_per_item), size=num_posts,
+                                   dtype=np.int32),
+                 indptr=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+                 tags=draws[keep].astype(np.int32))
+
+
 def smoke_tags(seed: int = 0) -> pd.DataFrame:
     """The folksonomy of the drivers' `--smoke` runs: about 1,000 assignments.
 
