@@ -252,14 +252,15 @@ def _fit(model, train_ds, epochs, callbacks, verbose=0, steps_per_epoch=None, in
                      shuffle=False, steps_per_epoch=steps_per_epoch, initial_epoch=initial_epoch)
 
 
-def _resumable(model, callbacks: list, directory, every: int, epochs: int) -> tuple[int, int]:
+def _resumable(model, callbacks: list, directory, policy, epochs: int) -> tuple[int, int]:
     """(first epoch, end epoch) of a fit of at most `epochs` epochs that backs up into
-    `directory` every `every` epochs (nothing with `every=0`): a `daeptr.backup.Backup`
-    joins `callbacks`, after those whose state it keeps, and a backup found there is loaded
-    into `model`; a fit that early stopping had ended runs no further epoch."""
-    if not every:
+    `directory` as `policy` (a `daeptr.backup.Policy`; None: no backups) says: a
+    `daeptr.backup.Backup` joins `callbacks`, after those whose state it keeps, and a backup
+    found there is loaded into `model`; a fit that early stopping had ended runs no further
+    epoch."""
+    if policy is None:
         return 0, epochs
-    keeper = backup.Backup(directory, every, callbacks)
+    keeper = backup.Backup(directory, policy, callbacks)
     callbacks.append(keeper)
     start = keeper.restore(model)
     return start, start if keeper.stopped else epochs
@@ -274,14 +275,14 @@ def select(
     ns=NS,
     callbacks=(),
     verbose: int = 0,
-    backup_every: int = 0,
+    backup: "backup.Policy | None" = None,
 ) -> tuple[keras.Model, dict]:
     """Phase 1: trains without the validation targets, early-stopped on validation.
 
     `split` is a `TagSplit` or a task (`TagTask`, `daeptr.topn_task.TopNTask`). Returns the
     model restored to its best evaluation and a summary with `valid` (the validation metrics
-    there), `best_epoch` and `epochs_run`. Touches no test target. With `backup_every`, a
-    backup every that many epochs (`daeptr.backup`), from which a restarted call continues.
+    there), `best_epoch` and `epochs_run`. Touches no test target. With `backup` (a
+    `daeptr.backup.Policy`), backups as it says, from which a restarted call continues.
     """
     task = as_task(split, ns)
     backups = distribute.backup_dir(run_dir, config.distribute)
@@ -309,7 +310,7 @@ def select(
         log,
         *callbacks,
     ]
-    start, end = _resumable(model, fit_callbacks, backups / "select", backup_every, config.epochs)
+    start, end = _resumable(model, fit_callbacks, backups / "select", backup, config.epochs)
     dataset, steps = _dataset(task, "valid", config, start)
     _fit(model, dataset, end, fit_callbacks, verbose, steps, start)
     # Every epoch's logs, the epochs before a restart included; validation ones on
@@ -337,13 +338,13 @@ def train_and_evaluate(
     ns=NS,
     callbacks=(),
     verbose: int = 0,
-    backup_every: int = 0,
+    backup: "backup.Policy | None" = None,
 ) -> dict:
     """Runs the protocol above and returns the metrics that `metrics.json` holds.
 
     `callbacks` (e.g. `ProgressLog`) see the selection and the retraining; `verbose` is
-    Keras' (1: a progress bar). With `backup_every`, both fits back up every that many
-    epochs into `run_dir/backup` (`daeptr.backup`), and a call that finds a backup there
+    Keras' (1: a progress bar). With `backup` (a `daeptr.backup.Policy`), both fits back up
+    as it says into `run_dir/backup`, and a call that finds a backup there
     continues from it; the backup is removed once `metrics.json` is written."""
     task = as_task(split, ns)
     backups = distribute.backup_dir(run_dir, config.distribute)
@@ -355,13 +356,13 @@ def train_and_evaluate(
 
     # 1. Selection on validation (its summary kept for a restart during the retraining).
     selected_path = backups / "selected.json"
-    if backup_every and config.retrain and selected_path.exists():
+    if backup and config.retrain and selected_path.exists():
         model, selected = compiled(build_model, task.train_rows("test"), config), json.loads(
             selected_path.read_text())
     else:
         model, selected = select(build_model, task, config, run_dir, callbacks=callbacks,
-                                 verbose=verbose, backup_every=backup_every)
-        if backup_every:
+                                 verbose=verbose, backup=backup)
+        if backup:
             backups.mkdir(parents=True, exist_ok=True)
             write_json_atomic(selected_path, selected)
         if config.retrain:
@@ -372,7 +373,7 @@ def train_and_evaluate(
     if config.retrain and model.trainable_weights:
         fit_callbacks = [_schedule(config), keras.callbacks.TensorBoard(run_dir / "tb" / "final"),
                          *callbacks]
-        start, end = _resumable(model, fit_callbacks, backups / "final", backup_every, best_epoch)
+        start, end = _resumable(model, fit_callbacks, backups / "final", backup, best_epoch)
         dataset, steps = _dataset(task, "test", config, start)
         _fit(model, dataset, end, fit_callbacks, verbose, steps, start)
     model.save(run_dir / "model.keras")

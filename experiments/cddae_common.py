@@ -68,7 +68,7 @@ def run(experiment: str, arms: list[Arm]) -> str:
     root = request.tree / "cddae" / experiment
     progress = runs.Progress(sum(len(parts) * len(arm.points) * (1 if deterministic(arm.model) else len(seeds))
                                  for arm in arms), int(TRAINING.verbose.value),
-                             TRAINING.backup_every.value)
+                             flag_groups.backup_policy(TRAINING))
     frames = []
     for arm in arms:
         def base(part, arm=arm):

@@ -18,7 +18,7 @@ FLAGS = flags.FLAGS
 _DRIVER = ["experiments"]  # the running driver's module, for `command`
 # Where data and results live, and how chatty: not part of what a command computes.
 PLACE_FLAGS = {"data_dir", "output_dir", "download", "overwrite", "verbose", "verbosity",
-               "backup_every"}
+               "backup_every", "backup_seconds"}
 
 
 class FlagError(ValueError):

@@ -118,17 +118,17 @@ def stale_reason(run: Run) -> str | None:
 
 
 def execute(run: Run, *, overwrite: bool = False, prefix: str = "", verbose: int = 0,
-            backup_every: int = 0) -> tuple[dict, bool]:
+            backup=None) -> tuple[dict, bool]:
     """(result, reused) of one run: its stored result if it finished with exactly these
     settings, else the result of running it in an empty folder, logging a line per
-    evaluation (after `prefix`); `verbose=1` adds Keras' progress bar. With `backup_every`
-    the run backs up every that many epochs, and an interrupted run with a backup continues
-    from it (`daeptr.backup`)."""
+    evaluation (after `prefix`); `verbose=1` adds Keras' progress bar. With `backup` (a
+    `daeptr.backup.Policy`) the run backs up as it says, and an interrupted run with a backup
+    continues from it."""
     if run.dir.exists():
         reason = "--overwrite" if overwrite else stale_reason(run)
         if reason is None:
             return json.loads((run.dir / RECORD).read_text())["result"], True
-        if backup_every and not overwrite and not (run.dir / RECORD).exists() and (
+        if backup and not overwrite and not (run.dir / RECORD).exists() and (
                 run.dir / "backup").exists():
             logging.info("%scontinuing the interrupted run %s from its backup", prefix, run.dir)
         else:
@@ -143,13 +143,13 @@ def execute(run: Run, *, overwrite: bool = False, prefix: str = "", verbose: int
     started = time.time()
     if run.kind == "selection":
         result = select(build, run.part.task, run.config, run.dir, callbacks=progress,
-                        verbose=verbose, backup_every=backup_every)[1]
+                        verbose=verbose, backup=backup)[1]
     else:
         result = train_and_evaluate(build, run.part.task, run.config, run.dir,
                                     hparams={"model": run.model, "data": run.part.label,
                                              "mode": run.mode, **run.part.info, **run.hparams},
                                     callbacks=progress, verbose=verbose,
-                                    backup_every=backup_every)
+                                    backup=backup)
     result["seconds"] = time.time() - started
     write_json_atomic(run.dir / RECORD, {**run.identity(), "result": result})
     return result, False
@@ -158,16 +158,16 @@ def execute(run: Run, *, overwrite: bool = False, prefix: str = "", verbose: int
 class Progress:
     """One log line per run: k of N, what, reused or trained, seconds, validation metric."""
 
-    def __init__(self, total: int, verbose: int = 0, backup_every: int = 0):
+    def __init__(self, total: int, verbose: int = 0, backup=None):
         self.total, self.done, self.started, self.verbose = total, 0, time.time(), verbose
-        self.backup_every = backup_every
+        self.backup = backup
 
     def __call__(self, run: Run, overwrite: bool = False) -> dict:
         self.done += 1
         prefix = f"run {self.done} of {self.total} ({run.describe()}): "
         logging.info("%sstarting", prefix)
         result, reused = execute(run, overwrite=overwrite, prefix=prefix, verbose=self.verbose,
-                                 backup_every=self.backup_every)
+                                 backup=self.backup)
         monitor = run.config.monitor
         score = result.get("valid", {}).get(monitor.removeprefix("val_"), float("nan"))
         elapsed = time.time() - self.started
@@ -205,7 +205,7 @@ def choose(model: str, parts: list[Part], base: settings_lib.Settings, options: 
 
 def grid(model: str, parts: list[Part], points: list[dict], seeds, root: pathlib.Path,
          base_settings, *, mode: str, overwrite: bool = False, retune: tuple | None = None,
-         progress: Progress | None = None, verbose: int = 0, backup_every: int = 0
+         progress: Progress | None = None, verbose: int = 0, backup=None
          ) -> pd.DataFrame:
     """Runs `model` at every point on every part and seed; one row per run with the point,
     the validation and the test metrics, the best epoch and the seconds it took.
@@ -218,8 +218,7 @@ def grid(model: str, parts: list[Part], points: list[dict], seeds, root: pathlib
         seeds = list(seeds)[:1]
     if progress is None:
         per_run = 1 + (len(retune[1]) if retune else 0)
-        progress = Progress(len(parts) * len(points) * len(seeds) * per_run, verbose,
-                            backup_every)
+        progress = Progress(len(parts) * len(points) * len(seeds) * per_run, verbose, backup)
     rows = []
     for part in parts:
         base = base_settings(part)

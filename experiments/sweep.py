@@ -96,7 +96,7 @@ def run_sweep(preset: dict | None = None) -> str:
                       lambda part: resolve(name, part.family, request), mode=plan.mode(),
                       overwrite=TRAINING.overwrite.value, retune=retune,
                       verbose=int(TRAINING.verbose.value),
-                      backup_every=TRAINING.backup_every.value)
+                      backup=flag_groups.backup_policy(TRAINING))
     runs.write_hparams_config(root, swept, metrics)
     context = {"model": name, "names": list(swept), "retune": retune, "monitor": monitor,
                "metrics": metrics, "claims": CLAIMS.value, "mode": plan.mode(),

@@ -51,7 +51,7 @@ def run_table(table: str) -> str:
     jobs = [(name, [s for s in model_seeds.get(name, seeds)][: 1 if mode != "full" or deterministic(name) else None])
             for name in MODELS.value]
     progress = runs.Progress(sum(len(s) for _, s in jobs), int(TRAINING.verbose.value),
-                             TRAINING.backup_every.value)
+                             flag_groups.backup_policy(TRAINING))
     for name, name_seeds in jobs:
         used[name] = resolve(name, label, request)
         frame = runs.grid(name, [part], [{}], name_seeds, table_dir, lambda _, s=used[name]: s,

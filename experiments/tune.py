@@ -53,7 +53,7 @@ def main(argv):
                               overwrite=TRAINING.overwrite.value,
                               progress=runs.Progress(len(points) * len(parts) * len(seeds),
                                                     int(TRAINING.verbose.value),
-                                                    TRAINING.backup_every.value))
+                                                    flag_groups.backup_policy(TRAINING)))
     monitor = base.train["monitor"]
     frame = frame.sort_values(monitor, ascending=False, kind="stable")
     # A smoke or quick run, or a single point, chooses nothing: there was nothing to compare.

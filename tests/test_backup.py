@@ -16,7 +16,7 @@ import pytest
 
 import daeptr
 from daeptr import models
-from daeptr.backup import read_state
+from daeptr.backup import Policy, read_state
 from daeptr.data import pcore, splits, synthetic
 from daeptr.training import TrainConfig, train_and_evaluate
 
@@ -56,7 +56,8 @@ class Crash(keras.callbacks.Callback):
 
 def _run(split, run_dir, config, name="dae_ptr", callbacks=(), backup_every=1):
     metrics = train_and_evaluate(_build(split, name), split, config, run_dir,
-                                 callbacks=list(callbacks), backup_every=backup_every)
+                                 callbacks=list(callbacks),
+                                 backup=Policy(backup_every) if backup_every else None)
     return metrics, daeptr.load_model(run_dir / "model.keras").get_weights()
 
 
@@ -72,6 +73,17 @@ def _same(a, b):
 
 CONFIG = dict(epochs=8, eval_every=2, batch_size=64, learning_rate=0.01, jit_compile=False,
               seed=0)
+
+
+def test_backups_at_most_once_per_seconds(split, tmp_path):
+    # a minute between backups: none of this short fit's epochs backs up
+    config = TrainConfig(**CONFIG)
+    with pytest.raises(KeyboardInterrupt):
+        train_and_evaluate(_build(split), split, config, tmp_path, callbacks=[Crash(6)],
+                           backup=Policy(1, seconds=60))
+    assert read_state(tmp_path / "backup" / "select") is None
+    with pytest.raises(ValueError, match="backup seconds must be >= 0"):
+        Policy(1, seconds=-1)
 
 
 @pytest.mark.parametrize("crash_epoch,fit", [(3, 1), (6, 1), (2, 2)],
@@ -156,7 +168,7 @@ def _driver(tmp_path, out):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ROOT}
     return subprocess.Popen(
         [sys.executable, str(tmp_path / "driver.py"), "--smoke", f"--output_dir={out}",
-         "--models=dae_ptr", "--seeds=0", "--epochs=12", "--eval_every=2"],
+         "--models=dae_ptr", "--seeds=0", "--epochs=12", "--eval_every=2", "--backup_seconds=0"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
