@@ -10,7 +10,7 @@ The presets take the paper's model settings (K = 512 on Last.fm, 256 on ML10M, �
 (`experiments/validated.json`, `--tuned`): on Last.fm a cosine decay from 0.01 over 26
 epochs in `precision=auto`, on ML10M a constant 0.01 with patience 20. The paper's own
 schedule, learning rate 0.001 "until the proposed model converges", costs hundreds of epochs
-a point (BUILD_NOTES.md, "What the full presets cost"); `--notuned --learning_rate=0.001
+a point (BUILD_NOTES.md, "Sweeps"); `--notuned --learning_rate=0.001
 --epochs=1000 --patience=30` asks for it. Every preset starts DAE-PTR's b′ at the tags'
 log-odds (`--hparam=dae_ptr.output_bias=zeros` restores b′ = 0): from b′ = 0, DAE-PTR first
 spends epochs pushing every output down, its ranking frozen at global popularity
