@@ -956,8 +956,8 @@ def run_scale() -> dict:
     if min(tags) < 5:
         raise cli.FlagError("--scale_tags: every count must be >= 5 (a post has up to 5 tags)")
     quick = QUICK.value or DATA.smoke.value
-    if quick:  # the code path in seconds: two tiny points per model
-        posts, tags = [2000, 4000], [200]
+    if quick:  # the code path in seconds: one tiny point per model
+        posts, tags = [2000], [200]
     base = {"latent_dim": 16 if quick else LATENT_DIM.value, "batch_size": BATCH_SIZE.value,
             "num_sampled": min(NUM_SAMPLED.value, 64) if quick else NUM_SAMPLED.value,
             "steps": 2 if quick else STEPS.value, "warmup": 1 if quick else WARMUP.value,

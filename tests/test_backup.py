@@ -75,6 +75,13 @@ CONFIG = dict(epochs=8, eval_every=2, batch_size=64, learning_rate=0.01, jit_com
               seed=0)
 
 
+@pytest.fixture(scope="module")
+def reference(split, tmp_path_factory):
+    """An uninterrupted DAE-PTR run at CONFIG without backups, and its folder."""
+    run_dir = tmp_path_factory.mktemp("reference")
+    return _run(split, run_dir, TrainConfig(**CONFIG), backup_every=0), run_dir
+
+
 def test_backups_at_most_once_per_seconds(split, tmp_path):
     # a minute between backups: none of this short fit's epochs backs up
     config = TrainConfig(**CONFIG)
@@ -89,10 +96,10 @@ def test_backups_at_most_once_per_seconds(split, tmp_path):
 @pytest.mark.parametrize("crash_epoch,fit", [(3, 1), (6, 1), (2, 2)],
                          ids=["selection-between-evaluations", "selection-after-an-evaluation",
                               "retraining"])
-def test_an_interrupted_run_continues_to_the_uninterrupted_result(split, tmp_path, crash_epoch,
-                                                                  fit):
+def test_an_interrupted_run_continues_to_the_uninterrupted_result(split, tmp_path, reference,
+                                                                  crash_epoch, fit):
     config = TrainConfig(**CONFIG)
-    reference = _run(split, tmp_path / "reference", config, backup_every=0)
+    reference, reference_dir = reference
     run_dir = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
         _run(split, run_dir, config, callbacks=[Crash(crash_epoch, fit)])
@@ -102,8 +109,7 @@ def test_an_interrupted_run_continues_to_the_uninterrupted_result(split, tmp_pat
     resumed = _run(split, run_dir, config)
     _same(resumed, reference)
     # every epoch's logs, those before the restart included
-    assert (run_dir / "history.csv").read_text() == (
-        tmp_path / "reference" / "history.csv").read_text()
+    assert (run_dir / "history.csv").read_text() == (reference_dir / "history.csv").read_text()
     assert not (run_dir / "backup").exists()  # removed with the finished run
 
 
@@ -120,9 +126,9 @@ def test_a_run_that_early_stopping_ended_trains_no_further_epoch(split, tmp_path
     _same(_run(split, run_dir, config), reference)
 
 
-def test_backups_every_k_epochs_continue_from_the_last_one(split, tmp_path):
+def test_backups_every_k_epochs_continue_from_the_last_one(split, tmp_path, reference):
     config = TrainConfig(**CONFIG)
-    reference = _run(split, tmp_path / "reference", config, backup_every=0)
+    reference, _ = reference
     run_dir = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
         _run(split, run_dir, config, callbacks=[Crash(5)], backup_every=3)
@@ -151,7 +157,7 @@ SCRIPT = textwrap.dedent("""
 
     class Slow(keras.callbacks.Callback):  # time for the test to kill the process mid-run
         def on_epoch_end(self, epoch, logs=None):
-            time.sleep(0.4)
+            time.sleep(0.25)
 
     import daeptr.training as training
     fit = training._fit
