@@ -91,20 +91,20 @@ def writable(run_dir, name: str):
     return tempfile.mkdtemp(prefix="daeptr-worker-")
 
 
-def distributed(make_dataset, name: str, epochs: int, start: int = 0):
-    """The batches of `make_dataset()` for training under strategy `name` from epoch `start`
-    on: `make_dataset()` itself in one process, advanced to epoch `start` for a restarted
-    fit (`daeptr.backup.skip_passes`). Under a strategy: the very batches one process would
-    see in epochs `start` … `epochs` − 1 (the dataset is made here, as in one process, and each worker iterates
-    it pass after pass on the host, so tf.data reshuffles exactly as it does there), every
-    global batch of n posts cut into the replicas' consecutive slices of ceil(n/R) posts
-    (the last ones shorter). Fit it with `steps_per_epoch` (`epoch_steps`). `make_dataset`
-    must give every batch its `row`s (`post_dataset(..., rows=True)`)."""
+def distributed(dataset, name: str, epochs: int, start: int = 0):
+    """(batches, `fit`'s steps_per_epoch) for training on `dataset` under strategy `name`
+    from epoch `start` on. In one process: `dataset` itself, advanced to epoch `start` for
+    a restarted fit (`daeptr.backup.skip_passes`), and None (the pass ends by itself).
+    Under a strategy: the very batches one process would see in epochs `start` … `epochs` − 1
+    (each worker iterates `dataset` pass after pass on the host, so tf.data reshuffles
+    exactly as it does in one process), every global batch of n posts cut into the
+    replicas' consecutive slices of ceil(n/R) posts (the last ones shorter), and the batches
+    of one pass. `dataset` must give every batch its `row`s (`post_dataset(..., rows=True)`)."""
     from daeptr.backup import skip_passes
 
-    dataset = skip_passes(make_dataset(), start)
+    dataset = skip_passes(dataset, start)
     if name == "none":
-        return dataset
+        return dataset, None
     chosen = strategy(name)
     spec = dataset.element_spec
 
@@ -132,13 +132,7 @@ def distributed(make_dataset, name: str, epochs: int, start: int = 0):
 
         return tf.data.Dataset.from_generator(passes, output_signature=spec).flat_map(slices)
 
-    return chosen.distribute_datasets_from_function(per_worker)
-
-
-def epoch_steps(make_dataset, name: str) -> int | None:
-    """`fit`'s steps_per_epoch for `distributed(make_dataset, name)`: the batches of one pass
-    (None in one process, where the pass ends by itself)."""
-    return None if name == "none" else int(make_dataset().cardinality())
+    return chosen.distribute_datasets_from_function(per_worker), int(dataset.cardinality())
 
 
 def prepare(model) -> None:
@@ -187,17 +181,15 @@ def replicas() -> int:
 
 def replica_rows(draw, shape, rows):
     """`draw([n] + shape)` restricted to this replica's posts: the rows `rows` (the posts'
-    places in the global batch) of a draw for a batch of n ≥ every row, n a multiple of the
-    replica count.
+    places in the global batch) of a draw for the first n = max(rows) + 1 posts.
 
     A counter-based draw (Philox) of n rows begins with the draw of fewer rows, so row r is
-    the number one process would draw for the post at row r of the same global batch.
-    `rows=None` (one process) draws for the local batch itself.
+    the number one process would draw for the post at row r of the same global batch,
+    however many rows this replica draws. `rows=None` (one process) draws for the local
+    batch itself.
     """
     if rows is None:
         return draw(shape)
     shape = tf.cast(shape, tf.int32)
-    # The smallest local batch of a split global batch is at least ceil(n/R) − 1 posts,
-    # so (local + 1)·R rows cover every row of the global batch.
-    n = (tf.shape(rows)[0] + 1) * replicas()
+    n = tf.reduce_max(tf.concat([rows, [0]], 0)) + 1  # a replica may get no posts
     return tf.gather(draw(tf.concat([[n], shape[1:]], 0)), rows)

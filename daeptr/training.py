@@ -296,14 +296,13 @@ def select(
             raise ValueError(f"monitor {monitor!r} is not a logged metric; choose one of "
                              f"{sorted('val_' + k for k in valid)}")
         return model, {"valid": valid, "best_epoch": 0, "epochs_run": 0}
-    # Restores the best evaluation's weights at the end, stopped early or not.
-    stopping = keras.callbacks.EarlyStopping(monitor, mode="max", patience=config.patience,
-                                             restore_best_weights=True)
     log = EpochLog(run_dir / "history.csv")
     fit_callbacks = [
         _schedule(config),
         RankingEvaluation(task, config.eval_every, batch_size=config.eval_batch_size),
-        stopping,
+        # Restores the best evaluation's weights at the end, stopped early or not.
+        keras.callbacks.EarlyStopping(monitor, mode="max", patience=config.patience,
+                                      restore_best_weights=True),
         keras.callbacks.ModelCheckpoint(run_dir / "select.weights.h5", monitor=monitor,
                                         mode="max", save_best_only=True, save_weights_only=True),
         keras.callbacks.TensorBoard(run_dir / "tb" / "select"),
@@ -418,14 +417,14 @@ def fit_all(
     schedule; TensorBoard logs go to `run_dir/tb/final`."""
     model = compiled(build_model, posts, config)
     if model.trainable_weights:
-        def make():
-            return post_dataset(posts, config.batch_size, shuffle=True, seed=config.seed,
-                                width=max_width(posts), rows=config.distributed)
-
+        dataset, steps = distribute.distributed(
+            post_dataset(posts, config.batch_size, shuffle=True, seed=config.seed,
+                         width=max_width(posts), rows=config.distributed),
+            config.distribute, config.epochs)
         run_dir = pathlib.Path(distribute.writable(run_dir, config.distribute))
-        _fit(model, distribute.distributed(make, config.distribute, config.epochs), config.epochs,
+        _fit(model, dataset, config.epochs,
              [_schedule(config), keras.callbacks.TensorBoard(run_dir / "tb" / "final"),
-              *callbacks], verbose, distribute.epoch_steps(make, config.distribute))
+              *callbacks], verbose, steps)
     return model
 
 
@@ -482,11 +481,9 @@ def _restarted(model, build_model, posts: Posts, config: TrainConfig) -> keras.M
 def _dataset(task, phase: str, config: TrainConfig, start: int = 0):
     """The phase's shuffled training batches from epoch `start` on, split among the replicas
     under tf.distribute, and `fit`'s steps_per_epoch for them."""
-    def make():
-        return task.train_dataset(phase, config.batch_size, config.seed, rows=config.distributed)
-
-    return (distribute.distributed(make, config.distribute, config.epochs, start),
-            distribute.epoch_steps(make, config.distribute))
+    return distribute.distributed(
+        task.train_dataset(phase, config.batch_size, config.seed, rows=config.distributed),
+        config.distribute, config.epochs, start)
 
 
 def _schedule(config: TrainConfig) -> keras.callbacks.Callback:

@@ -174,3 +174,20 @@ def test_multi_worker_without_tf_config_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(ValueError, match="needs TF_CONFIG"):
         distribute._made.__wrapped__("multi_worker")
+
+
+@pytest.mark.parametrize("rows", [[9], [6, 7, 8], [0, 1, 2, 3], []],
+                         ids=["last-short-slice", "middle", "first", "empty"])
+def test_a_replica_draws_for_its_rows_what_one_process_draws(rows):
+    # a global batch of 10 posts over 4 replicas: slices of 3, 3, 3 and 1 posts
+    import tensorflow as tf
+
+    from daeptr import rng
+
+    def draw(shape):
+        return rng.uniform(shape, 7)
+
+    whole = draw([10, 3]).numpy()
+    mine = distribute.replica_rows(draw, tf.constant([len(rows), 3]),
+                                   tf.constant(rows, tf.int32)).numpy()
+    np.testing.assert_array_equal(mine, whole[rows].reshape(len(rows), 3))
