@@ -43,6 +43,22 @@ def summed_bce_from_logits(tag_ids, logits):
     )
 
 
+def summed_multinomial_from_logits(tag_ids, logits):
+    """Per-post multinomial negative log-likelihood of the post's tags (Mult-VAE's, Liang et
+    al. 2018, Eq. 3), −Σ_{t ∈ y} log softmax(logits)_t = |y|·logsumexp(logits) − Σ_{t ∈ y} logits_t.
+
+    Args and result as `summed_bce_from_logits`: padded ids ``[B, L]``, logits ``[B, T]``,
+    float ``[B]``. A post without tags costs 0.
+    """
+    logits = tf.convert_to_tensor(logits)
+    tag_ids = tf.cast(tag_ids, tf.int32)
+    present = tag_ids >= 0
+    positive_logits = tf.gather(logits, tf.where(present, tag_ids, 0), batch_dims=1)
+    positive_logits = tf.where(present, positive_logits, tf.zeros_like(positive_logits))
+    count = tf.reduce_sum(tf.cast(present, logits.dtype), axis=-1)
+    return count * tf.reduce_logsumexp(logits, axis=-1) - tf.reduce_sum(positive_logits, axis=-1)
+
+
 @keras.saving.register_keras_serializable(package="daeptr")
 class SummedBinaryCrossentropy(keras.losses.Loss):
     """Eq. 11 reconstruction loss, from logits, with padded tag ids as target.

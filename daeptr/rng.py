@@ -30,3 +30,10 @@ def uniform(shape, seed, dtype="float32") -> tf.Tensor:
     # As Keras does: stateless ops take an int32 pair under XLA; the generator's state is int64.
     key = tf.cast(tf.math.floormod(tf.cast(key, tf.int64), tf.int32.max - 1), tf.int32)
     return tf.random.stateless_uniform(shape, seed=key, dtype=dtype, alg="philox")
+
+
+def normal(shape, seed, dtype="float32") -> tf.Tensor:
+    """N(0, 1) of `shape` from the seed generator `seed` (advanced by one draw), Philox as
+    `uniform` (the variational model's reparameterization noise)."""
+    key = tf.cast(tf.math.floormod(tf.cast(seed.next(), tf.int64), tf.int32.max - 1), tf.int32)
+    return tf.random.stateless_normal(shape, seed=key, dtype=dtype, alg="philox")

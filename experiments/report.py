@@ -41,9 +41,10 @@ BLOCK = re.compile(r"(<!-- report (\S+) sections (\d+)-(\d+) -->\n)(.*?)(<!-- /r
 
 
 def renderers():
-    from experiments import cddae_common, sweep, tables
+    from experiments import beyond, cddae_common, sweep, tables
 
-    return {"table": tables.render, "sweep": sweep.render, "cddae": cddae_common.render}
+    return {"table": tables.render, "sweep": sweep.render, "cddae": cddae_common.render,
+            "beyond": beyond.render}
 
 
 def manifests(root: pathlib.Path) -> list[pathlib.Path]:

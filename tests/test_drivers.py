@@ -416,3 +416,35 @@ def test_cddae_experiment_quick_on_a_real_fold(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     runs = pd.read_csv(tmp_path / "quick" / "cddae" / "cddae_exp2.csv")
     assert set(runs["part"]) == {"ml100k-fold1"} and runs["ru@10"].between(0, 1).all()
+
+
+def test_beyond_smoke_reuses_the_tables_runs_and_report_rebuilds_it(drive, tmp_path):
+    drive("table2", "--smoke", "--models=dae_ptr,mp_ui", f"--output_dir={tmp_path}")
+    tree = tmp_path / "smoke"
+    table_runs = {str(p.parent) for p in (tree / "table2").rglob("run.json")}
+    drive("beyond", "--smoke", "--datasets=lastfm-core5",
+          "--rows=dae_ptr,dae_ptr_multinomial,variational_dae_ptr,ease,mp_ui",
+          f"--output_dir={tmp_path}")
+    frame = pd.read_csv(tree / "beyond.csv")
+    assert list(frame["row"]) == ["dae_ptr", "dae_ptr_multinomial", "variational_dae_ptr",
+                                  "ease", "mp_ui"]
+    assert (frame.loc[frame["row"] == "dae_ptr", "hit@3_vs_dae_ptr"] == 0).all()
+    manifest = json.loads((tree / "beyond.manifest.json").read_text())
+    used = {(tree / e["run"]).resolve() for e in manifest["runs"]}
+    assert {pathlib.Path(p).resolve() for p in table_runs} <= used  # the Table's runs, reused
+    assert len(list((tree / "beyond").rglob("run.json"))) == 3  # the other rows' own runs
+    settings = manifest["context"]["used"]["lastfm-core5"]
+    assert settings["variational_dae_ptr"]["sources"]["corruption"] == "default, from dae_ptr"
+    assert settings["dae_ptr_multinomial"]["hparams"]["likelihood"] == "multinomial"
+    markdown = (tree / "beyond.md").read_text()
+    from experiments import report
+    kind, _, context, rows = report.runs.read_manifest(tree / "beyond.manifest.json")
+    assert report.renderers()[kind](tree, "beyond", context, rows) == markdown
+
+
+def test_beyond_names_an_unknown_row_or_data_set(tmp_path):
+    result = run("experiments.beyond", "--smoke", "--rows=dae_ptr,nope", f"--output_dir={tmp_path}")
+    assert result.returncode != 0 and "--rows: unknown ['nope']" in result.stderr
+    result = run("experiments.beyond", "--smoke", "--datasets=ml100k", f"--output_dir={tmp_path}")
+    assert result.returncode != 0 and "--datasets: ['ml100k'] are not tag data sets" in result.stderr
+    assert not list(tmp_path.rglob("*.md"))

@@ -6,13 +6,17 @@ from __future__ import annotations
 import inspect
 
 from daeptr.models.abnt import ABNT
-from daeptr.models.base import PRECISIONS, dtype_policy
+from daeptr.models.base import PRECISIONS, TagRecommender, dtype_policy
 from daeptr.models.cdae import CDAE
 from daeptr.models.cddae import CDDAE
+from daeptr.models.contractive import ContractiveDAEPTR
 from daeptr.models.dae_ptr import DAEPTR
+from daeptr.models.ease import EASE
 from daeptr.models.nltf import NLTF
 from daeptr.models.pitf import PITF
 from daeptr.models.popularity import Popularity
+from daeptr.models.stacked import StackedDAEPTR
+from daeptr.models.variational import VariationalDAEPTR
 
 # The floors are one class with a `kind`; each kind is its own row of the tables.
 REGISTRY = {
@@ -26,6 +30,11 @@ REGISTRY = {
     "mp_i": (Popularity, {"kind": "item", "alpha": 0.5}),
     "mp_ui": (Popularity, {"kind": "user_item"}),
     "cooc": (Popularity, {"kind": "cooc", "alpha": 0.5}),
+    # Beyond the paper (issue: its future work and modern auto-encoders).
+    "stacked_dae_ptr": (StackedDAEPTR, {}),
+    "contractive_dae_ptr": (ContractiveDAEPTR, {}),
+    "variational_dae_ptr": (VariationalDAEPTR, {}),
+    "ease": (EASE, {}),
     # Top-N item recommendation (CDDAE paper); a row is a user, its "tags" are items.
     "dae": (CDAE, {"user_node": False}),
     "cdae": (CDAE, {"user_node": True}),
@@ -45,9 +54,15 @@ def get(name: str):
 def hyperparameters(name: str) -> dict:
     """The model's tunable arguments and their defaults (sizes and fixed arguments excluded)."""
     cls, fixed = get(name)
-    return {p.name: p.default for p in inspect.signature(cls.__init__).parameters.values()
-            if p.default is not inspect.Parameter.empty
-            and p.name not in (*SIZES, *fixed, "seed")}
+    found = {}
+    # A variant (StackedDAEPTR) passes its parent's arguments on through **kwargs: walk up
+    # to the base class, the subclass' default first.
+    for klass in cls.__mro__[: cls.__mro__.index(TagRecommender)]:
+        if "__init__" in vars(klass):
+            for p in inspect.signature(klass.__init__).parameters.values():
+                if p.default is not inspect.Parameter.empty:
+                    found.setdefault(p.name, p.default)
+    return {k: v for k, v in found.items() if k not in (*SIZES, *fixed, "seed")}
 
 
 def build(name: str, posts, **arguments):

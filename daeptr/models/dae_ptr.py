@@ -11,6 +11,10 @@ For a post (u, i) with tag vector y ∈ {0,1}^|T|:
 
 `call` returns the logits W′·z + b′; ŷ = σ(logits) and the ranking of tags is the same.
 
+With `likelihood="multinomial"` (not in the paper; Mult-VAE's, Liang et al. 2018) f is the
+softmax over tags and Eq. 11 becomes ℓ = −Σ_Ω Σ_{t∈y} log softmax(W′·z + b′)_t: the tags of a
+post compete for one unit of probability mass instead of being |T| independent coins.
+
 With `decoder="sampled"` training computes Eq. 10–11 for the post's own tags and for n tags
 drawn uniformly per mini-batch (`sampled_objective`): each drawn tag that is not the post's
 stands for |T|/n of its absent tags,
@@ -37,13 +41,15 @@ import tensorflow as tf
 
 from daeptr import distribute, rng
 from daeptr.layers import MaskOut, known_rows, weighted_row_sum
-from daeptr.losses import SummedBinaryCrossentropy, summed_bce_from_logits
+from daeptr.losses import (SummedBinaryCrossentropy, summed_bce_from_logits,
+                           summed_multinomial_from_logits)
 from daeptr.models.base import TagRecommender
 from daeptr.regularizers import HalfL2
 
 ENCODERS = ("sparse", "dense")
 DECODERS = ("full", "sampled")
 OUTPUT_BIASES = ("zeros", "log_odds")
+LIKELIHOODS = ("bernoulli", "multinomial")
 
 
 @keras.saving.register_keras_serializable(package="daeptr")
@@ -70,6 +76,8 @@ class DAEPTR(TagRecommender):
       decoder: "full" (Eq. 10–11 over every tag) or "sampled" (the post's tags and
         `num_sampled` tags drawn per mini-batch, in training only; see the module docstring).
       num_sampled: n, the tags the sampled decoder draws per mini-batch.
+      likelihood: "bernoulli" (Eq. 11, f = σ) or "multinomial" (f = softmax; see the module
+        docstring). The full decoder only.
       seed: seed of the corruption noise (and of the sampled decoder's draws).
     """
 
@@ -91,10 +99,16 @@ class DAEPTR(TagRecommender):
         output_bias: str = "zeros",
         decoder: str = "full",
         num_sampled: int = 1024,
+        likelihood: str = "bernoulli",
         seed: int | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
+        if likelihood == "multinomial" and decoder == "sampled":
+            raise ValueError("the sampled decoder estimates Eq. 11's Bernoulli sum; it takes "
+                             "likelihood='bernoulli'")
         if encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
         if output_bias not in OUTPUT_BIASES:
@@ -114,7 +128,8 @@ class DAEPTR(TagRecommender):
             latent_dim=latent_dim, corruption=corruption, l2=l2,
             hidden_activation=hidden_activation, loss_reduction=loss_reduction,
             rescale=rescale, encoder=encoder, sparse_slots=sparse_slots,
-            output_bias=output_bias, decoder=decoder, num_sampled=num_sampled, seed=seed,
+            output_bias=output_bias, decoder=decoder, num_sampled=num_sampled,
+            likelihood=likelihood, seed=seed,
         )
         regularizer = HalfL2(l2)
         self.mask_out = MaskOut(num_tags, corruption, rescale=rescale,
@@ -184,6 +199,11 @@ class DAEPTR(TagRecommender):
 
     def objective(self, tags, logits):
         logits = tf.cast(logits, tf.float32)  # Eq. 11 in float32
+        if self.config["likelihood"] == "multinomial":
+            per_post = summed_multinomial_from_logits(tags, logits)
+            if self.config["loss_reduction"] == "sum":
+                return tf.reduce_sum(per_post)
+            return distribute.mean(per_post)
         if self.config["loss_reduction"] == "mean" and distribute.replicas() > 1:
             return distribute.mean(summed_bce_from_logits(tags, logits))  # over global posts
         return self.reconstruction(tags, logits)

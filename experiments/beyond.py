@@ -1,0 +1,179 @@
+"""Beyond the paper: DAE-PTR, PITF and MP_u,i beside the paper's future-work variants
+(stacked, contractive, variational DAE-PTR, the multinomial likelihood) and EASE, on the
+four tag data sets, under the same protocol.
+
+    python -m experiments.beyond [--data_dir=…] [--output_dir=results] [--datasets=…]
+                                 [--rows=dae_ptr,ease,…] [--seeds=0,1,2,3,4] [--quick | --smoke]
+
+A row is a registered model, or one with fixed settings (`ROWS`: `dae_ptr_multinomial` is
+DAE-PTR with likelihood=multinomial). The rows of the Tables' models at their settings
+(dae_ptr, pitf, mp_ui) are the Tables' own runs, reused from `<tree>/table2…5/`; the others
+run under `<tree>/beyond/`. A DAE-PTR variant starts from DAE-PTR's settings on that data
+set (its validated choices, with "from dae_ptr" in their source); its own validated
+choices and the flags override them. Deterministic models run once. Writes
+`<tree>/beyond.csv|md` and `beyond.manifest.json` (`python -m experiments.report`
+rebuilds it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from absl import flags
+
+from daeptr import models, results
+from daeptr.models import DAEPTR
+from experiments import cli, flags as flag_groups, plan, runs, tables, tasks
+from experiments.settings import Settings, resolve
+
+DATA = flag_groups.data()
+TRAINING = flag_groups.training()
+
+# label → (registered model, settings fixed for the row)
+ROWS = {
+    "dae_ptr": ("dae_ptr", {}),
+    "dae_ptr_multinomial": ("dae_ptr", {"likelihood": "multinomial"}),
+    "stacked_dae_ptr": ("stacked_dae_ptr", {}),
+    "contractive_dae_ptr": ("contractive_dae_ptr", {}),
+    "variational_dae_ptr": ("variational_dae_ptr", {}),
+    "ease": ("ease", {}),
+    "pitf": ("pitf", {}),
+    "mp_ui": ("mp_ui", {}),
+}
+TABLE_OF = {f"{dataset}-core{core}": table
+            for table, (dataset, core, _) in results.PAPER_TABLES.items()}
+DATASETS = flag_groups.datasets()
+ROW_NAMES = flags.DEFINE_list("rows", list(ROWS), f"Rows of the table, of {list(ROWS)}.")
+DEFAULTS = {"seeds": ["0", "1", "2", "3", "4"], "datasets": list(TABLE_OF)}
+COLUMNS = ["hit@1", "hit@3", "hit@10", "ndcg@3", "ndcg@10"]
+
+
+def row_settings(row: str, label: str, request) -> Settings:
+    """The settings of a row on one data set (see the module docstring)."""
+    name, fixed = ROWS[row]
+    own = resolve(name, label, request)
+    cls, _ = models.get(name)
+    if name != "dae_ptr" and issubclass(cls, DAEPTR):
+        parent = resolve("dae_ptr", label, request)
+        accepted = models.hyperparameters(name)
+        mine = {k for k, s in own.sources.items() if s != "default"}
+        own = Settings(
+            {**{k: v for k, v in parent.hparams.items() if k in accepted},
+             **{k: v for k, v in own.hparams.items() if k in mine}},
+            {**parent.train, **{k: v for k, v in own.train.items() if k in mine}},
+            {**{k: f"{s}, from dae_ptr" for k, s in parent.sources.items()},
+             **{k: s for k, s in own.sources.items() if k in mine}})
+    return own.at(fixed)
+
+
+def row_root(row: str, label: str, request):
+    """Where a row's runs live: a Table's model at the Table's settings reuses its runs."""
+    name, fixed = ROWS[row]
+    if name in tables.ALL_MODELS and not fixed:
+        return request.tree / TABLE_OF[label]
+    return request.tree / "beyond"
+
+
+def main(argv):
+    del argv
+    request = plan.request()
+    unknown = [label for label in DATASETS.value if label not in TABLE_OF]
+    if unknown:
+        raise cli.FlagError(f"--datasets: {unknown} are not tag data sets; choose from "
+                            f"{list(TABLE_OF)}")
+    labels = plan.trained_labels(DATASETS.value, "--datasets")
+    unknown = [row for row in ROW_NAMES.value if row not in ROWS]
+    if unknown:
+        raise cli.FlagError(f"--rows: unknown {unknown}; choose from {list(ROWS)}")
+    mode, seeds = plan.mode(), plan.seeds()
+    used, frames = {}, []
+    for label in labels:  # every row's settings checked before the first run
+        for row in ROW_NAMES.value:
+            settings = row_settings(row, label, request)
+            cli.check_model(ROWS[row][0], label, settings.hparams, f"row {row} on {label}")
+            cli.check_train(settings.train, f"row {row} on {label}", label)
+            used.setdefault(label, {})[row] = settings
+    parts = {label: tasks.load(label, plan.data_options())[0] for label in labels}
+    progress = runs.Progress(len(labels) * len(ROW_NAMES.value) * len(seeds),
+                             int(TRAINING.verbose.value), flag_groups.backup_policy(TRAINING))
+    for label in labels:
+        for row in ROW_NAMES.value:
+            name, fixed = ROWS[row]
+            frame = runs.grid(name, [parts[label]], [{}], seeds, row_root(row, label, request),
+                              lambda _, s=used[label][row]: s, mode=mode,
+                              overwrite=TRAINING.overwrite.value, progress=progress)
+            frames.append(frame.assign(row=row))
+    context = {"title": "Beyond the paper" + plan.MODE_TITLES[mode],
+               "used": {label: {row: {"model": ROWS[row][0], "hparams": s.hparams,
+                                      "train": s.train, "sources": s.sources}
+                                for row, s in rows.items()} for label, rows in used.items()}}
+    manifest = runs.write_manifest(request.tree, "beyond", "beyond", cli.command(), context,
+                                   pd.concat(frames, ignore_index=True))
+    print(render(manifest.parent, "beyond", *runs.read_manifest(manifest)[2:]))
+
+
+def summarize(rows: pd.DataFrame) -> pd.DataFrame:
+    """One line per (data set, row): mean ± std over seeds, the relative difference to
+    DAE-PTR's mean Hit@3 and NDCG@3, and Hit@3 on posts with and without input tags."""
+    lines = []
+    for (label, row), group in rows.groupby(["part", "row"], sort=False):
+        line = {"dataset": label, "row": row, "seeds": len(group)}
+        for metric in COLUMNS + ["empty_hit@3", "non_empty_hit@3"]:
+            values = group[metric].to_numpy(float)
+            line[metric] = values.mean()
+            line[f"{metric}_std"] = values.std(ddof=1) if len(values) > 1 else np.nan
+        lines.append(line)
+    frame = pd.DataFrame(lines)
+    for metric in ("hit@3", "ndcg@3"):
+        base = frame[frame["row"] == "dae_ptr"].set_index("dataset")[metric]
+        frame[f"{metric}_vs_dae_ptr"] = [
+            (v - base[d]) / base[d] if d in base.index else np.nan
+            for d, v in zip(frame["dataset"], frame[metric])]
+    return frame
+
+
+def _cell(mean, std):
+    return f"{mean:.5f}" + ("" if std != std else f" ± {std:.5f}")
+
+
+def _relative(value):
+    return "" if value != value else f"{100 * value:+.1f}%"
+
+
+def render(directory, name: str, context: dict, rows: pd.DataFrame) -> str:
+    """Writes `<directory>/<name>.csv|md` from the manifest's rows; returns the Markdown."""
+    frame = summarize(rows)
+    sections = [f"# {context['title']}: DAE-PTR's future work and other auto-encoders",
+                "Same protocol as Tables 2–5 (leave-last-tag-out, full ranking, validation "
+                "for every choice). Mean ± std over seeds (deterministic models: one run); "
+                "relative to DAE-PTR's mean; Hit@3 on test posts with an empty input "
+                "(single-tag posts) and with input tags."]
+    for label, group in frame.groupby("dataset", sort=False):
+        view = pd.DataFrame({
+            "row": group["row"],
+            **{m: [_cell(a, b) for a, b in zip(group[m], group[f"{m}_std"])] for m in COLUMNS},
+            "hit@3 vs dae_ptr": group["hit@3_vs_dae_ptr"].map(_relative),
+            "ndcg@3 vs dae_ptr": group["ndcg@3_vs_dae_ptr"].map(_relative),
+            "empty hit@3": group["empty_hit@3"].map("{:.5f}".format),
+            "non-empty hit@3": group["non_empty_hit@3"].map("{:.5f}".format),
+            "seeds": group["seeds"]})
+        best = group.loc[group["hit@3"].idxmax(), "row"]
+        sections += [f"## {label}", results.markdown_table(view),
+                     f"Highest mean test Hit@3: {best} (reported, not used to choose).",
+                     "Settings (sources as in Tables 2–5; \"from dae_ptr\": DAE-PTR's on this "
+                     "data set):",
+                     results.markdown_table(_settings(context["used"][label]))]
+    markdown = results.write_tables(directory, name, frame, sections)
+    return markdown
+
+
+def _settings(used: dict) -> pd.DataFrame:
+    lines = []
+    for row, settings in used.items():
+        table = tables.hyperparameter_table({settings["model"]: settings})
+        lines.append({"row": row, "settings": table["settings"].iloc[0]})
+    return pd.DataFrame(lines)
+
+
+if __name__ == "__main__":
+    cli.run(main, DEFAULTS)
