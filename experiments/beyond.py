@@ -9,8 +9,8 @@ A row is a registered model, or one with fixed settings (`ROWS`: `dae_ptr_multin
 DAE-PTR with likelihood=multinomial). The rows of the Tables' models at their settings
 (dae_ptr, pitf, mp_ui) are the Tables' own runs, reused from `<tree>/table2…5/`; the others
 run under `<tree>/beyond/`. A DAE-PTR variant starts from DAE-PTR's settings on that data
-set (its validated choices, with "from dae_ptr" in their source); its own validated
-choices and the flags override them. Deterministic models run once. Writes
+set (its validated choices, with "from dae_ptr" in their source) except the precision, a
+choice of the hardware; its own validated choices and the flags override them. Deterministic models run once. Writes
 `<tree>/beyond.csv|md` and `beyond.manifest.json` (`python -m experiments.report`
 rebuilds it).
 """
@@ -57,12 +57,13 @@ def row_settings(row: str, label: str, request) -> Settings:
         parent = resolve("dae_ptr", label, request)
         accepted = models.hyperparameters(name)
         mine = {k for k, s in own.sources.items() if s != "default"}
+        # The precision is the hardware's choice, not the model's: a variant keeps its own.
+        inherited = {k for k in parent.sources if k != "precision"} - mine
         own = Settings(
-            {**{k: v for k, v in parent.hparams.items() if k in accepted},
-             **{k: v for k, v in own.hparams.items() if k in mine}},
-            {**parent.train, **{k: v for k, v in own.train.items() if k in mine}},
-            {**{k: f"{s}, from dae_ptr" for k, s in parent.sources.items()},
-             **{k: s for k, s in own.sources.items() if k in mine}})
+            {**own.hparams, **{k: v for k, v in parent.hparams.items()
+                               if k in accepted and k in inherited}},
+            {**own.train, **{k: v for k, v in parent.train.items() if k in inherited}},
+            {**own.sources, **{k: f"{parent.sources[k]}, from dae_ptr" for k in inherited}})
     return own.at(fixed)
 
 
