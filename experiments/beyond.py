@@ -100,7 +100,8 @@ def main(argv):
     for label in labels:
         for row in ROW_NAMES.value:
             name, fixed = ROWS[row]
-            frame = runs.grid(name, [parts[label]], [{}], seeds, row_root(row, label, request),
+            # The fixed settings are the run's point: its folder names them (<model>/<point>/).
+            frame = runs.grid(name, [parts[label]], [fixed], seeds, row_root(row, label, request),
                               lambda _, s=used[label][row]: s, mode=mode,
                               overwrite=TRAINING.overwrite.value, progress=progress)
             frames.append(frame.assign(row=row))
