@@ -23,17 +23,20 @@ def uniform(shape, seed, dtype="float32") -> tf.Tensor:
         advances it, or an int.
       dtype: a float dtype.
     """
+    return tf.random.stateless_uniform(shape, seed=_key(seed), dtype=dtype, alg="philox")
+
+
+def normal(shape, seed, dtype="float32") -> tf.Tensor:
+    """N(0, 1) of `shape`, Philox as `uniform`, from the same kind of `seed` (the variational
+    model's reparameterization noise)."""
+    return tf.random.stateless_normal(shape, seed=_key(seed), dtype=dtype, alg="philox")
+
+
+def _key(seed) -> tf.Tensor:
+    """The stateless ops' key: the generator's next state (advancing it), or an int's."""
     if isinstance(seed, keras.random.SeedGenerator):
         key = seed.next()
     else:
         key = tf.constant([int(seed), 0], tf.int64)
     # As Keras does: stateless ops take an int32 pair under XLA; the generator's state is int64.
-    key = tf.cast(tf.math.floormod(tf.cast(key, tf.int64), tf.int32.max - 1), tf.int32)
-    return tf.random.stateless_uniform(shape, seed=key, dtype=dtype, alg="philox")
-
-
-def normal(shape, seed, dtype="float32") -> tf.Tensor:
-    """N(0, 1) of `shape` from the seed generator `seed` (advanced by one draw), Philox as
-    `uniform` (the variational model's reparameterization noise)."""
-    key = tf.cast(tf.math.floormod(tf.cast(seed.next(), tf.int64), tf.int32.max - 1), tf.int32)
-    return tf.random.stateless_normal(shape, seed=key, dtype=dtype, alg="philox")
+    return tf.cast(tf.math.floormod(tf.cast(key, tf.int64), tf.int32.max - 1), tf.int32)

@@ -10,7 +10,8 @@ from daeptr.data import splits
 from daeptr.losses import summed_multinomial_from_logits
 from daeptr.models import (EASE, ContractiveDAEPTR, DAEPTR, StackedDAEPTR, VariationalDAEPTR,
                            build, hyperparameters)
-from daeptr.models.ease import leave_out_profiles, solve
+from daeptr.models.ease import solve
+from daeptr.pipeline import post_dataset
 
 TAGS = np.array([[0, 4, -1], [2, -1, -1], [-1, -1, -1]])
 Y = np.zeros((3, 6))
@@ -135,7 +136,7 @@ def test_ease_inputs_leave_the_posts_own_tags_out_of_its_profiles():
     model = EASE.from_posts(_posts(), num_users=2, num_items=2, num_tags=4, l2=1.0,
                             user_weight=2.0, item_weight=0.5)
     np.testing.assert_array_equal(model.counts["user"].numpy(), [[1, 2, 0, 0], [0, 0, 1, 1]])
-    x = model.inputs_numpy(_posts(), 0, 4, {b: model.counts[b].numpy() for b in model.blocks})
+    x = model.features(next(iter(post_dataset(_posts(), 4)))).numpy()
     y = np.array([[1, 1, 0, 0], [0, 1, 0, 0], [0, 0, 1, 1], [0, 0, 0, 0]], np.float32)
     np.testing.assert_array_equal(x[:, :4], y)
     # User 0's post 0 sees post 1's tag 1, post 1 sees post 0's tags 0, 1; user 1's post 2
@@ -146,7 +147,6 @@ def test_ease_inputs_leave_the_posts_own_tags_out_of_its_profiles():
     np.testing.assert_allclose(x[:, 8:12], 0.5 * np.array(
         [[0, 0, .5, .5], [0, 0, 0, 0], [.5, .5, 0, 0], [0, 1, 0, 0]]))
     np.testing.assert_array_equal(x[:, 12], 1.0)
-    np.testing.assert_allclose(leave_out_profiles(np.array([[1., 0.]]), np.array([[1., 0.]])), 0)
 
 
 def test_ease_solution_is_the_column_wise_ridge_regression_without_the_tag_itself():
@@ -162,8 +162,7 @@ def test_ease_solution_is_the_column_wise_ridge_regression_without_the_tag_itsel
 
 def test_ease_scores_are_x_times_b_for_known_and_unknown_users():
     model = build("ease", _posts(), num_users=2, num_items=2, num_tags=4, l2=1.0)
-    counts = {b: model.counts[b].numpy() for b in model.blocks}
-    x = model.inputs_numpy(_posts(), 0, 4, counts)
+    x = model.features(next(iter(post_dataset(_posts(), 4)))).numpy()
     batch = {"user": tf.constant([0, 0, 1, 1]), "item": tf.constant([0, 1, 0, 1]),
              "tags": tf.constant([[0, 1], [1, -1], [2, 3], [-1, -1]])}
     np.testing.assert_allclose(model(batch).numpy(), x @ model.B.numpy(), rtol=1e-5, atol=1e-6)

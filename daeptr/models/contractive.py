@@ -16,7 +16,6 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from daeptr import distribute
 from daeptr.models.dae_ptr import DAEPTR
 
 DERIVATIVES = {"sigmoid": lambda z: z * (1.0 - z), "tanh": lambda z: 1.0 - tf.square(z)}
@@ -36,25 +35,21 @@ class ContractiveDAEPTR(DAEPTR):
       contraction: γ (≥ 0; 0 is DAE-PTR).
     """
 
+    decoders = ("full",)
+
     def __init__(self, num_users: int, num_items: int, num_tags: int,
                  contraction: float = 0.01, **kwargs):
         if contraction < 0:
             raise ValueError(f"contraction must be >= 0, got {contraction}")
-        if kwargs.get("decoder", "full") != "full":
-            raise ValueError("ContractiveDAEPTR takes decoder='full'")
-        if kwargs.get("hidden_activation", "sigmoid") not in DERIVATIVES:
-            raise ValueError(f"ContractiveDAEPTR's hidden_activation must be one of "
-                             f"{sorted(DERIVATIVES)}, got {kwargs['hidden_activation']!r}")
         super().__init__(num_users, num_items, num_tags, **kwargs)
+        if self.config["hidden_activation"] not in DERIVATIVES:
+            raise ValueError(f"ContractiveDAEPTR's hidden_activation must be one of "
+                             f"{sorted(DERIVATIVES)}, got {self.config['hidden_activation']!r}")
         self.config.update({"contraction": contraction})
 
     def compute_objective(self, batch, training):
         z = self(batch, training=training, decode=False)  # Eq. 7–9
         loss = self.xla(self.objective)(batch["tags"], self.decoder(z))  # Eq. 10–11
         slope = DERIVATIVES[self.config["hidden_activation"]](tf.cast(z, tf.float32))
-        per_post = jacobian_norm(slope, tf.cast(self.W, tf.float32))
-        if self.config["loss_reduction"] == "sum":
-            penalty = tf.reduce_sum(per_post)
-        else:
-            penalty = distribute.mean(per_post)
+        penalty = self.reduce_posts(jacobian_norm(slope, tf.cast(self.W, tf.float32)))
         return loss + self.config["contraction"] * penalty

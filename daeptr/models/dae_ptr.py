@@ -82,6 +82,7 @@ class DAEPTR(TagRecommender):
     """
 
     splits_xla = True
+    decoders = DECODERS  # the decoders a class trains with (the variants: "full" only)
 
     def __init__(
         self,
@@ -119,8 +120,9 @@ class DAEPTR(TagRecommender):
             raise ValueError(f"sparse_slots must be >= 0, got {sparse_slots}")
         if latent_dim < 1:
             raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
-        if decoder not in DECODERS:
-            raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
+        if decoder not in self.decoders:
+            raise ValueError(f"{type(self).__name__}'s decoder must be one of "
+                             f"{self.decoders}, got {decoder!r}")
         if num_sampled < 1:
             raise ValueError(f"num_sampled must be >= 1, got {num_sampled}")
         self.config = dict(
@@ -144,14 +146,11 @@ class DAEPTR(TagRecommender):
         self.b = self.add_weight(
             shape=(latent_dim,), initializer="zeros", regularizer=regularizer, name="b")
         self.g = keras.activations.get(hidden_activation)
-        self.decoder = keras.layers.Dense(  # W′, b′
-            num_tags, kernel_regularizer=regularizer, bias_regularizer=regularizer,
-            name="decoder")
         # All variables exist from construction on, so a saved model loads its weights
         # without a trace of `call` (Keras rebuilds subclassed models only from __init__).
+        self.decoder = self.dense(num_tags, latent_dim, "decoder")  # W′, b′
         self.user_embedding.build()
         self.item_embedding.build()
-        self.decoder.build((None, latent_dim))
         self.built = True
         if decoder == "sampled":  # its own stream: the corruption's draws stay as they are
             self.sampler_seed = keras.random.SeedGenerator(None if seed is None else seed + 1)
@@ -171,6 +170,22 @@ class DAEPTR(TagRecommender):
                 len(posts) + 1.0)  # +1/2, +1: a tag no training post has stays finite
             model.decoder.bias.assign(np.log(share) - np.log1p(-share))
         return model
+
+    def dense(self, units, width_in, name, activation=None):
+        """A built Dense layer whose kernel and bias carry Eq. 12's λ/2‖·‖² (the decoder,
+        and the variants' further layers)."""
+        regularizer = HalfL2(self.config["l2"])
+        layer = keras.layers.Dense(units, activation=activation, name=name,
+                                   kernel_regularizer=regularizer, bias_regularizer=regularizer)
+        layer.build((None, width_in))
+        return layer
+
+    def reduce_posts(self, per_post):
+        """A per-post term [B] summed over the mini-batch (`loss_reduction="sum"`) or
+        averaged over the global batch's posts ("mean")."""
+        if self.config["loss_reduction"] == "sum":
+            return tf.reduce_sum(per_post)
+        return distribute.mean(per_post)
 
     def encode(self, tags, y_tilde):
         """W·ỹ for the padded tag ids `tags` and their corrupted values `y_tilde`."""
@@ -200,10 +215,7 @@ class DAEPTR(TagRecommender):
     def objective(self, tags, logits):
         logits = tf.cast(logits, tf.float32)  # Eq. 11 in float32
         if self.config["likelihood"] == "multinomial":
-            per_post = summed_multinomial_from_logits(tags, logits)
-            if self.config["loss_reduction"] == "sum":
-                return tf.reduce_sum(per_post)
-            return distribute.mean(per_post)
+            return self.reduce_posts(summed_multinomial_from_logits(tags, logits))
         if self.config["loss_reduction"] == "mean" and distribute.replicas() > 1:
             return distribute.mean(summed_bce_from_logits(tags, logits))  # over global posts
         return self.reconstruction(tags, logits)
@@ -226,10 +238,7 @@ class DAEPTR(TagRecommender):
         positive = tf.reduce_sum(tf.where(present, tf.nn.softplus(-own), 0.0), axis=1)
         absent = tf.logical_not(tf.reduce_any(drawn[None, :, None] == tags[:, None, :], axis=2))
         negative = tf.reduce_sum(tf.where(absent, tf.nn.softplus(other), 0.0), axis=1)
-        per_post = positive + negative * (num_tags / n)
-        if self.config["loss_reduction"] == "sum":
-            return tf.reduce_sum(per_post)
-        return distribute.mean(per_post)
+        return self.reduce_posts(positive + negative * (num_tags / n))
 
     def get_config(self):
         return {**super().get_config(), **self.config}

@@ -31,6 +31,7 @@ import tensorflow as tf
 
 from daeptr.layers import known_rows, multi_hot
 from daeptr.models.base import TagRecommender
+from daeptr.pipeline import post_dataset
 
 CHUNK = 4096  # posts per block of the Gram matrix: a [CHUNK, D] float32 block at a time
 
@@ -40,13 +41,6 @@ def owner_counts(owner: np.ndarray, posts, size: int, num_tags: int) -> np.ndarr
     post_of = np.repeat(np.arange(len(posts)), posts.lengths)
     flat = owner[post_of].astype(np.int64) * num_tags + posts.tags
     return np.bincount(flat, minlength=size * num_tags).reshape(size, num_tags).astype(np.float32)
-
-
-def leave_out_profiles(counts: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Rows of (counts − y)⁺ normalized to sum 1 (zero rows stay zero), NumPy [B, T]."""
-    rest = np.maximum(counts - y, 0.0)
-    totals = rest.sum(axis=1, keepdims=True)
-    return np.divide(rest, totals, out=np.zeros_like(rest), where=totals > 0)
 
 
 def solve(gram: np.ndarray, l2: float, num_tags: int) -> np.ndarray:
@@ -98,30 +92,20 @@ class EASE(TagRecommender):
     def from_posts(cls, posts, *, num_users, num_items, num_tags, **hparams):
         model = cls(num_users=num_users, num_items=num_items, num_tags=num_tags, **hparams)
         owners = {"user": (posts.user, num_users), "item": (posts.item, num_items)}
-        counts = {b: owner_counts(owners[b][0], posts, owners[b][1], num_tags)
-                  for b in model.blocks}
+        for b in model.blocks:
+            model.counts[b].assign(owner_counts(owners[b][0], posts, owners[b][1], num_tags))
+        # XᵀX block by block, from the same `features` that score (float32 products, a
+        # float64 sum of the blocks).
         gram = np.zeros((model.input_dim,) * 2)
-        for start in range(0, len(posts), CHUNK):
-            x = model.inputs_numpy(posts, start, min(start + CHUNK, len(posts)), counts)
-            gram += (x.T @ x).astype(np.float64)  # float32 products, float64 sum of blocks
+        for batch in post_dataset(posts, CHUNK):
+            x = model.features(batch)
+            gram += tf.matmul(x, x, transpose_a=True).numpy()
         model.B.assign(solve(gram, model.config["l2"], num_tags))
-        for b, value in counts.items():
-            model.counts[b].assign(value)
         return model
 
-    def inputs_numpy(self, posts, start: int, stop: int, counts: dict) -> np.ndarray:
-        """x of the module docstring for the posts start…stop−1, NumPy [stop − start, D]."""
-        y = np.zeros((stop - start, self.config["num_tags"]), np.float32)
-        y[np.repeat(np.arange(stop - start), posts.lengths[start:stop]),
-          posts.tags[posts.indptr[start]:posts.indptr[stop]]] = 1.0
-        parts = [y]
-        for b in self.blocks:
-            owner = (posts.user if b == "user" else posts.item)[start:stop]
-            parts.append(self.config[f"{b}_weight"] * leave_out_profiles(counts[b][owner], y))
-        parts.append(np.ones((stop - start, 1), np.float32))
-        return np.concatenate(parts, axis=1)
-
-    def call(self, inputs, training=False):
+    @tf.function
+    def features(self, inputs):
+        """x of the module docstring for a batch of posts, [B, D]."""
         tags = inputs["tags"]
         y = multi_hot(tags, tf.cast(tags >= 0, tf.float32), self.config["num_tags"])
         parts = [y]
@@ -130,7 +114,10 @@ class EASE(TagRecommender):
             total = tf.reduce_sum(rest, axis=1, keepdims=True)
             parts.append(self.config[f"{b}_weight"] * tf.math.divide_no_nan(rest, total))
         parts.append(tf.ones_like(y[:, :1]))
-        return tf.matmul(tf.concat(parts, axis=1), self.B)  # ŷ = x·B
+        return tf.concat(parts, axis=1)
+
+    def call(self, inputs, training=False):
+        return tf.matmul(self.features(inputs), self.B)  # ŷ = x·B
 
     def get_config(self):
         return {**super().get_config(), **self.config}

@@ -15,7 +15,6 @@ from __future__ import annotations
 import keras
 
 from daeptr.models.dae_ptr import DAEPTR
-from daeptr.regularizers import HalfL2
 
 
 @keras.saving.register_keras_serializable(package="daeptr")
@@ -27,30 +26,21 @@ class StackedDAEPTR(DAEPTR):
       inner_dim: the width of the encoder's layers 2 … L (and of the decoder's mirror).
     """
 
+    decoders = ("full",)
+
     def __init__(self, num_users: int, num_items: int, num_tags: int, depth: int = 2,
                  inner_dim: int = 256, **kwargs):
         if depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
         if inner_dim < 1:
             raise ValueError(f"inner_dim must be >= 1, got {inner_dim}")
-        if kwargs.get("decoder", "full") != "full":
-            raise ValueError("StackedDAEPTR takes decoder='full'")
         super().__init__(num_users, num_items, num_tags, **kwargs)
         self.config.update({"depth": depth, "inner_dim": inner_dim})
-        regularizer = HalfL2(self.config["l2"])
-        activation = self.config["hidden_activation"]
+        g = self.config["hidden_activation"]
         widths = [self.config["latent_dim"]] + [inner_dim] * (depth - 1)
-
-        def dense(units, name, width_in):
-            layer = keras.layers.Dense(units, activation=activation, name=name,
-                                       kernel_regularizer=regularizer,
-                                       bias_regularizer=regularizer)
-            layer.build((None, width_in))  # variables from construction on, as DAE-PTR's
-            return layer
-
-        self.encoder_layers = [dense(widths[l], f"W_{l + 1}", widths[l - 1])
+        self.encoder_layers = [self.dense(widths[l], widths[l - 1], f"W_{l + 1}", g)
                                for l in range(1, depth)]
-        self.decoder_layers = [dense(widths[l - 1], f"V_{l + 1}", widths[l])
+        self.decoder_layers = [self.dense(widths[l - 1], widths[l], f"V_{l + 1}", g)
                                for l in reversed(range(1, depth))]
 
     def hidden(self, inputs, training=False):

@@ -18,9 +18,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from daeptr import distribute, rng
+from daeptr import rng
 from daeptr.models.dae_ptr import DAEPTR
-from daeptr.regularizers import HalfL2
 
 
 def gaussian_kl(mu, log_var):
@@ -38,6 +37,8 @@ class VariationalDAEPTR(DAEPTR):
       anneal_steps: optimizer steps over which β_s rises linearly from 0 to β.
     """
 
+    decoders = ("full",)
+
     def __init__(self, num_users: int, num_items: int, num_tags: int, code_dim: int = 128,
                  beta: float = 0.2, anneal_steps: int = 1000, hidden_activation: str = "tanh",
                  likelihood: str = "multinomial", **kwargs):
@@ -47,24 +48,13 @@ class VariationalDAEPTR(DAEPTR):
             raise ValueError(f"beta must be >= 0, got {beta}")
         if anneal_steps < 0:
             raise ValueError(f"anneal_steps must be >= 0, got {anneal_steps}")
-        if kwargs.get("decoder", "full") != "full":
-            raise ValueError("VariationalDAEPTR takes decoder='full'")
         super().__init__(num_users, num_items, num_tags, hidden_activation=hidden_activation,
                          likelihood=likelihood, **kwargs)
         self.config.update({"code_dim": code_dim, "beta": beta, "anneal_steps": anneal_steps})
-        regularizer = HalfL2(self.config["l2"])
         latent_dim = self.config["latent_dim"]
-
-        def dense(units, width_in, name, activation=None):
-            layer = keras.layers.Dense(units, activation=activation, name=name,
-                                       kernel_regularizer=regularizer,
-                                       bias_regularizer=regularizer)
-            layer.build((None, width_in))
-            return layer
-
-        self.mean_layer = dense(code_dim, latent_dim, "W_mu")
-        self.log_var_layer = dense(code_dim, latent_dim, "W_sigma")
-        self.expand = dense(latent_dim, code_dim, "V", activation=hidden_activation)
+        self.mean_layer = self.dense(code_dim, latent_dim, "W_mu")
+        self.log_var_layer = self.dense(code_dim, latent_dim, "W_sigma")
+        self.expand = self.dense(latent_dim, code_dim, "V", activation=hidden_activation)
         seed = self.config["seed"]
         self.noise_seed = keras.random.SeedGenerator(None if seed is None else seed + 2)
 
@@ -97,5 +87,4 @@ class VariationalDAEPTR(DAEPTR):
         z = self.sample(mu, log_var) if training else mu
         loss = self.xla(self.objective)(batch["tags"], self.decode(z))  # the likelihood term
         kl = gaussian_kl(tf.cast(mu, tf.float32), tf.cast(log_var, tf.float32))
-        kl = tf.reduce_sum(kl) if self.config["loss_reduction"] == "sum" else distribute.mean(kl)
-        return loss + self.kl_weight(training) * kl
+        return loss + self.kl_weight(training) * self.reduce_posts(kl)
