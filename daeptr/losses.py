@@ -97,23 +97,22 @@ class SummedBinaryCrossentropy(keras.losses.Loss):
         return {**super().get_config(), "dtype": self.dtype}
 
 
-def bpr_loss(positive, negative, mask):
+def bpr_loss(positive, negative, post_of):
     """BPR (Rendle et al. 2009): mean over pairs of −ln σ(ŷ⁺ − ŷ⁻).
 
     Every positive of a post is paired with every sampled negative of that post.
 
     Args:
-        positive: float ``[B, L]`` scores of each post's (padded) positive tags.
-        negative: float ``[B, n]`` scores of the post's sampled negative tags.
-        mask: bool ``[B, L]``, False at padding.
+        positive: float ``[P]`` scores of the batch's positive (post, tag) pairs.
+        negative: float ``[B, n]`` scores of each post's sampled negative tags.
+        post_of: int ``[P]``, the post of each positive (a row of ``negative``).
 
     Returns:
-        The mean over the ``mask.sum() · n`` real pairs (0 if there are none).
+        The mean over the ``P · n`` pairs (0 if there are none).
     """
-    difference = positive[:, :, None] - negative[:, None, :]  # [B, L, n]
+    difference = positive[:, None] - tf.gather(negative, post_of)  # [P, n]
     pair_loss = -tf.math.log_sigmoid(difference)
-    weights = tf.cast(mask, pair_loss.dtype)[:, :, None] * tf.ones_like(pair_loss)
-    return distribute.mean(pair_loss, weights)  # over the global batch's pairs
+    return distribute.mean(pair_loss, tf.ones_like(pair_loss))  # over the global batch's pairs
 
 
 # ---- CDDAE (Zhao et al.), Eq. 7–10: output activation and loss ------------------------------

@@ -73,8 +73,10 @@ class Run:
     def settings(self) -> dict:
         train = {k: v for k, v in dataclasses.asdict(self.config).items()
                  if k not in NEUTRAL_TRAIN or v != NEUTRAL_TRAIN[k]}
+        revision = models.get(self.model)[0].revision  # 0 (every earlier record) is left out
         return _jsonable({"model": self.model, "data": self.part.label, **self.part.info,
-                          "hparams": self.hparams, "train": train})
+                          "hparams": self.hparams, "train": train,
+                          **({"revision": revision} if revision else {})})
 
     def identity(self) -> dict:
         """Everything the record must match for the run to be reused."""

@@ -90,6 +90,46 @@ def test_bpr_objective_and_per_example_penalty_match_numpy():
     np.testing.assert_allclose(penalty.numpy(), expected, rtol=1e-5)
 
 
+@pytest.mark.parametrize("cls", [PITF, NLTF, ABNT])
+def test_the_pairwise_step_with_an_xla_update_trains_what_the_plain_step_trains(cls):
+    """Scoring the batch's real positives in TensorFlow and updating in XLA (what training
+    compiles with XLA asked for) against the same step without XLA: the same negatives are
+    drawn, the same losses logged, the same weights reached, to rounding."""
+    histories, weights = {}, {}
+    for way in ("plain", "xla_update"):
+        keras.utils.set_random_seed(0)
+        model = cls(**SIZES, latent_dim=4, l2=0.05, num_negatives=3, init_stddev=0.3, seed=1)
+        if way == "xla_update":
+            model.compile_around_matmuls(keras.optimizers.Adam(0.05))
+        else:
+            model.compile(keras.optimizers.Adam(0.05), jit_compile=False)
+        histories[way] = model.fit(tf.data.Dataset.from_tensors(BATCH).repeat(3), epochs=2,
+                                   verbose=0, shuffle=False).history
+        weights[way] = model.get_weights()
+    for key in ("loss", "regularization_loss", "total_loss"):
+        np.testing.assert_allclose(histories["xla_update"][key], histories["plain"][key], rtol=1e-5)
+    assert histories["plain"]["loss"][1] < histories["plain"]["loss"][0]  # it trained
+    for a, b in zip(weights["xla_update"], weights["plain"]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_adam_sees_a_gathered_rows_summed_gradient():
+    """Tag 2 is a positive of two posts: its rows' second moment after one step is
+    (1 − β₂)·(Σ g)², Adam's, not Keras 3's Σ g² over an IndexedSlices' rows."""
+    model = PITF(**SIZES, latent_dim=3, l2=0.1, num_negatives=2, init_stddev=0.5, seed=0)
+    model.negatives = lambda batch: tf.constant([[1, 5], [0, 3], [1, 4]])
+    model.compile(keras.optimizers.Adam(0.1), jit_compile=False)
+    batch = {**BATCH, "tags": tf.constant([[0, 2, -1], [2, -1, -1], [-1, -1, -1]])}
+    with tf.GradientTape() as tape:
+        total = tf.add_n(model.objective_terms(batch, training=True))
+    gradient = tf.convert_to_tensor(tape.gradient(total, model.tag_user_factors)).numpy()
+    model.train_step(batch)
+    index = [v.path for v in model.trainable_variables].index(model.tag_user_factors.path)
+    velocity = model.optimizer._velocities[index]
+    np.testing.assert_allclose(velocity.numpy(), (1 - 0.999) * gradient ** 2, rtol=1e-5, atol=1e-12)
+    assert np.abs(gradient[2]).sum() > 0
+
+
 # ---- floors --------------------------------------------------------------------------
 
 FLOOR_POSTS = Posts(  # (user, item): tags

@@ -212,17 +212,19 @@ def test_float32_ranking_of_a_mixed_dae_ptr_has_the_ties_of_float32_not_of_bfloa
     np.testing.assert_array_equal(ranks, expected)
 
 
-def test_xla_around_the_matmuls_is_chosen_for_dae_ptr_in_bfloat16_on_a_cpu_only():
+def test_xla_around_the_matmuls_is_chosen_for_dae_ptr_in_bfloat16_on_a_cpu_and_pairwise_models():
     from daeptr.models.base import xla_around_matmuls
 
+    for precision in ("float32", "mixed_bfloat16"):  # their positives' count follows the batch
+        pitf, _ = _build("pitf", {}, precision)
+        assert xla_around_matmuls(pitf, True) and not xla_around_matmuls(pitf, False)
     if tf.config.list_physical_devices("GPU"):
-        pytest.skip("on a GPU the whole step is one XLA program")
+        pytest.skip("on a GPU DAE-PTR's whole step is one XLA program")
     mixed, _ = _build("dae_ptr", {}, "mixed_bfloat16")
     plain, _ = _build("dae_ptr", {}, "float32")
-    pitf, _ = _build("pitf", {}, "mixed_bfloat16")
     assert xla_around_matmuls(mixed, True)
     assert not xla_around_matmuls(mixed, False) and not xla_around_matmuls(mixed, "auto")
-    assert not xla_around_matmuls(plain, True) and not xla_around_matmuls(pitf, True)
+    assert not xla_around_matmuls(plain, True)
 
 
 def _fixed_dae_ptr(policy):

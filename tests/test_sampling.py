@@ -43,13 +43,12 @@ def test_sampling_compiles_with_xla():
     assert drawn.shape == (4, 8) and not np.isin(drawn[1], [0, 4, 3, 7]).any()
 
 
-def test_bpr_loss_is_the_mean_of_minus_log_sigmoid_over_real_pairs():
-    positive = np.array([[2.0, -1.0, 9.0], [0.5, 0.0, 0.0]], np.float32)
+def test_bpr_loss_is_the_mean_of_minus_log_sigmoid_over_each_positives_pairs():
+    positive = np.array([2.0, -1.0, 0.5], np.float32)  # post 0: 2, -1; post 1: 0.5
+    post_of = np.array([0, 0, 1], np.int32)
     negative = np.array([[1.0, 3.0], [-2.0, 0.5]], np.float32)
-    mask = np.array([[True, True, False], [True, False, False]])
     pairs = [(2.0 - 1.0), (2.0 - 3.0), (-1.0 - 1.0), (-1.0 - 3.0), (0.5 + 2.0), (0.5 - 0.5)]
     expected = np.mean([np.log1p(np.exp(-d)) for d in pairs])
-    got = bpr_loss(tf.constant(positive), tf.constant(negative), tf.constant(mask))
+    got = bpr_loss(tf.constant(positive), tf.constant(negative), tf.constant(post_of))
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-6)
-    assert bpr_loss(tf.constant(positive), tf.constant(negative),
-                    tf.zeros_like(mask)).numpy() == 0.0
+    assert bpr_loss(tf.zeros([0]), tf.constant(negative), tf.zeros([0], tf.int32)).numpy() == 0.0

@@ -17,8 +17,11 @@ CPU with AVX512-BF16 (`python -m experiments.bench`, reports/bench/). A model wh
 matmuls (DAE-PTR's decoder) sets `splits_xla` and passes the rest of its computation
 through `self.xla(fn)`; `daeptr.training` then compiles those parts, and the regularized
 optimizer update, with XLA each on its own, and leaves the matmuls between them to
-TensorFlow (`xla_around_matmuls`). Elsewhere `self.xla(fn)` is `fn` and the whole step is
-one XLA program, as Keras' `jit_compile=True` makes it.
+TensorFlow (`xla_around_matmuls`). A model whose step has shapes that follow the batch
+(`dynamic_shapes`: the pairwise models score a batch's real positives) trains the same way
+with its whole data term in TensorFlow: XLA compiles only what has fixed shapes, the
+update. Elsewhere `self.xla(fn)` is `fn` and the whole step is one XLA program, as Keras'
+`jit_compile=True` makes it.
 """
 
 from __future__ import annotations
@@ -77,15 +80,25 @@ def float32_scorer(model: keras.Model) -> keras.Model:
 
 def xla_around_matmuls(model: keras.Model, jit_compile) -> bool:
     """Whether `model`, compiled with `jit_compile`, should train with XLA around its large
-    matmuls rather than over its whole step: a model that supports it (`splits_xla`),
-    computing in bfloat16, with XLA asked for, and no GPU (whose XLA backend has fast
-    bfloat16 matmuls of its own)."""
-    return (jit_compile is True and getattr(model, "splits_xla", False)
-            and model.compute_dtype == "bfloat16"
-            and not tf.config.list_physical_devices("GPU"))
+    matmuls rather than over its whole step: with XLA asked for, a model whose step XLA
+    cannot compile whole (`dynamic_shapes`), or one that supports the split (`splits_xla`),
+    computing in bfloat16, on no GPU (whose XLA backend has fast bfloat16 matmuls of its
+    own)."""
+    if jit_compile is not True:
+        return False
+    return getattr(model, "dynamic_shapes", False) or (
+        getattr(model, "splits_xla", False) and model.compute_dtype == "bfloat16"
+        and not tf.config.list_physical_devices("GPU"))
 
 
 _XLA_PARTS = weakref.WeakKeyDictionary()
+
+
+def dense(gradients):
+    """`gradients` with every `tf.IndexedSlices` (a gather's) made dense. Keras 3's Adam
+    squares an IndexedSlices' rows one by one, so a row gathered k times got Σ g² in its
+    second moment instead of (Σ g)² (tests/test_baselines.py); dense, it is Adam."""
+    return [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in gradients]
 
 
 def _global(share):
@@ -104,6 +117,11 @@ class TagRecommender(keras.Model):
     score_batch_size: int | None = None
     # Whether the model marks the parts of its step around its large matmuls (`xla`).
     splits_xla: bool = False
+    # Whether the step's shapes follow the batch, so that XLA can compile only the update.
+    dynamic_shapes: bool = False
+    # Bumped when a change alters what a class' training computes; part of a run's
+    # identity (`experiments.runs`), so that no run of the earlier code is reused.
+    revision: int = 0
 
     @classmethod
     def from_posts(cls, posts, **arguments):
@@ -192,7 +210,7 @@ class TagRecommender(keras.Model):
             return self._train_step_around_matmuls(batch)
         with tf.GradientTape() as tape:
             loss, regularization, total = self._objective(batch, training=True)
-        gradients = tape.gradient(total, self.trainable_variables)
+        gradients = dense(tape.gradient(total, self.trainable_variables))
         self.optimizer.apply(gradients, self.trainable_variables)
         loss, regularization = _global(loss), _global(regularization)
         return self._report(loss, regularization, loss + regularization)

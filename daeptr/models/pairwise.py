@@ -9,6 +9,12 @@ tags t⁻ drawn uniformly from the tags not in S (`daeptr.sampling`, in the comp
 The penalty is on the embedding rows the batch touches — Rendle's SGD update for PITF — and
 not on whole tables: a rare user's row would otherwise be shrunk at every step it is absent.
 Dense weights of a subclass (ABNT's MLP) carry their own `HalfL2` regularizers.
+
+Only the batch's real positives are scored: a batch arrives padded to the widest post
+(Last.fm core-5: 49 tag slots for 3 tags on average), and scoring every slot made a PITF
+step 2.4x slower (`python -m experiments.bench --pairwise`). Their number changes from
+batch to batch, which XLA cannot compile; so the data term runs in TensorFlow's kernels and
+XLA compiles the optimizer update (`dynamic_shapes`, `daeptr.models.base`).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import tensorflow as tf
 
 from daeptr import distribute
 from daeptr.losses import bpr_loss
-from daeptr.models.base import TagRecommender
+from daeptr.models.base import TagRecommender, _global, dense
 from daeptr.sampling import complement_sample
 
 
@@ -30,6 +36,9 @@ class PairwiseTagModel(TagRecommender):
     penalise. Both kinds of score go through `call`, so that Keras autocasts the variables
     they read under mixed precision; the penalty reads them outside it, in float32.
     """
+
+    dynamic_shapes = True  # the positives' count follows the batch (module docstring)
+    revision = 1  # 1: Adam on dense gradients (`base.dense`); 0 squared a gather's rows
 
     def __init__(self, num_tags: int, l2: float, num_negatives: int, seed: int | None, **kwargs):
         super().__init__(**kwargs)
@@ -54,26 +63,41 @@ class PairwiseTagModel(TagRecommender):
         """(post-side rows [B, ·], tag-side rows [B, M, ·]) that the scores used."""
         raise NotImplementedError
 
+    def _train_step_around_matmuls(self, batch):
+        # The data term and its row penalty in TensorFlow (their shapes follow the batch),
+        # the update as one XLA program (`_apply`).
+        with tf.GradientTape() as tape:
+            loss, regularization, total = self._objective(batch, training=True)
+        self.xla(self._apply)(dense(tape.gradient(total, self.trainable_variables)))
+        loss, regularization = _global(loss), _global(regularization)
+        return self._report(loss, regularization, loss + regularization)
+
+    def _apply(self, gradients):
+        self.optimizer.apply(gradients, self.trainable_variables)
+
     def negatives(self, batch) -> tf.Tensor:
         return complement_sample(batch["tags"], self.num_tags, self.num_negatives,
                                  self.sampler_seed, rows=batch.get("row"))
 
     def objective_terms(self, batch, training):
         tags = batch["tags"]
-        present = tags >= 0
-        negatives = self.negatives(batch)
-        ids = tf.concat([tf.maximum(tags, 0), negatives], axis=1)  # [B, L + n]
-        scores = tf.cast(self(batch, training=training, tag_ids=ids), tf.float32)  # BPR: float32
-        width = tf.shape(tags)[1]
-        loss = bpr_loss(scores[:, :width], scores[:, width:], present)
+        negatives = self.negatives(batch)  # [B, n]
+        where = tf.where(tags >= 0)  # the real positives, [P, 2]
+        post_of = tf.cast(where[:, 0], tf.int32)
+        positives = tf.cast(tf.gather_nd(tags, where), tf.int32)[:, None]  # [P, 1]
+        pairs = {name: tf.gather(value, post_of) for name, value in batch.items()}  # a post per positive
+        positive = tf.cast(self(pairs, training=training, tag_ids=positives), tf.float32)[:, 0]
+        negative = tf.cast(self(batch, training=training, tag_ids=negatives), tf.float32)  # BPR: float32
+        loss = bpr_loss(positive, negative, post_of)
 
-        post_rows, tag_rows = self.embeddings(batch, ids)
-        tag_weight = tf.concat([tf.cast(present, tf.float32),
-                                tf.ones_like(negatives, tf.float32)], axis=1)
-        # Means over the global batch's rows (`distribute.mean`: a replica's share).
-        post_norm = tf.add_n([distribute.mean(tf.reduce_sum(tf.square(e), -1)) for e in post_rows])
-        tag_norm = tf.add_n([distribute.mean(tf.reduce_sum(tf.square(e), -1), tag_weight)
-                             for e in tag_rows])
+        post_rows, negative_rows = self.embeddings(batch, negatives)
+        _, positive_rows = self.embeddings(pairs, positives)
+        # Means over the global batch's rows (`distribute.mean`: a replica's share); a tag
+        # row counts once per positive and once per draw.
+        squared = lambda e: tf.reshape(tf.reduce_sum(tf.square(e), -1), [-1])
+        post_norm = tf.add_n([distribute.mean(squared(e)) for e in post_rows])
+        tag_norm = tf.add_n([distribute.mean(tf.concat([squared(p), squared(n)], 0))
+                             for p, n in zip(positive_rows, negative_rows)])
         regularization = 0.5 * self.l2 * (post_norm + tag_norm)
         if self.losses:
             regularization += distribute.penalty(tf.add_n(self.losses))
