@@ -6,6 +6,7 @@
                                 [--steps=30] [--warmup=3] [--quick | --smoke]
     python -m experiments.bench --end_to_end [--before=sparse_slots=0,precision=float32] [--after=…]
     python -m experiments.bench --scale [--scale_posts=1e4,1e5,1e6] [--scale_tags=1e3,1e4,1e5]
+    python -m experiments.bench --pairwise [--dataset=lastfm-core5] [--steps=30]
 
 Data: `experiments.tasks.tag_split` (load → p-core → split), as the tables do; with --smoke
 the package's synthetic folksonomy (and --quick's small settings).
@@ -105,7 +106,7 @@ from daeptr.evaluate import evaluate  # noqa: E402
 from daeptr.models import DAEPTR, PRECISIONS, dtype_policy  # noqa: E402
 from daeptr.models.base import xla_around_matmuls  # noqa: E402
 from daeptr.pipeline import max_width, post_dataset  # noqa: E402
-from experiments import bench_scale, cli, plan, runs, tasks  # noqa: E402
+from experiments import bench_pairwise, bench_scale, cli, plan, runs, tasks  # noqa: E402
 from experiments import flags as flag_groups  # noqa: E402
 from experiments import settings as settings_lib  # noqa: E402
 
@@ -154,6 +155,10 @@ NUM_SAMPLED = flags.DEFINE_integer("num_sampled", 1024, "--scale: tags the sampl
 EPOCH_BUDGET = flags.DEFINE_float("epoch_budget", 60.0, "--scale: a point's epoch is timed "
                                   "whole when estimated at most this many seconds.",
                                   lower_bound=0.0)
+PAIRWISE = flags.DEFINE_bool(
+    "pairwise", False, "Time the training step of PITF, NLTF and ABNT on --dataset instead "
+    "(experiments.bench_pairwise), each model in a process of its own with its committed "
+    "settings.")
 AFTER = flags.DEFINE_list(
     "after", [], "--end_to_end: NAME=VALUE settings of DAE-PTR (hyper-parameters or "
     "training settings) that the second run changes from today's, e.g. "
@@ -979,6 +984,28 @@ def run_scale() -> dict:
             "step_exponents": bench_scale.exponents(done, "step_s")}
 
 
+def run_pairwise() -> dict:
+    """The --pairwise record: each pairwise model's step (`experiments.bench_pairwise`)."""
+    label, = plan.labels([DATASET.value], "--dataset")
+    if tasks.parse(label)[0] not in tasks.TAG_SETS:
+        raise cli.FlagError(f"--dataset={label}: the pairwise models recommend tags "
+                            "(lastfm-coreP, ml10m-coreP)")
+    if DATA.smoke.value or QUICK.value:
+        raise cli.FlagError("--pairwise times real data: give --data_dir, not --smoke/--quick")
+    data_dir = plan.data_options().data_dir
+    batch = flags.FLAGS["batch_size"].value or 1024
+    rows = []
+    for model in bench_pairwise.MODELS:
+        point = {"model": model, "dataset": label, "data_dir": str(data_dir),
+                 "batch_size": batch, "steps": STEPS.value, "warmup": WARMUP.value}
+        row = bench_pairwise.run_point(point, timeout=3600)
+        logging.info("pairwise %s on %s: %s", model, label, row.get("error")
+                     or f"step {1000 * row['step_s']:.1f} ms, epoch {row['epoch_s']:.2f} s")
+        rows.append(row)
+    return {"command": cli.command(), "device": describe(describe_device()), "dataset": label,
+            "rows": rows}
+
+
 def main(argv: Sequence[str]):
     del argv
     label = DATASET.value
@@ -1003,6 +1030,9 @@ def main(argv: Sequence[str]):
         text = bench_scale.markdown(result)
         out.mkdir(parents=True, exist_ok=True)
         bench_scale.plot(result, out / "scale.png")
+    elif PAIRWISE.value:
+        result, out = run_pairwise(), plan.tree() / "bench" / "pairwise"
+        text = bench_pairwise.markdown(result)
     elif END_TO_END.value:
         label, = plan.labels([DATASET.value], "--dataset")
         if tasks.parse(label)[0] not in tasks.TAG_SETS:
