@@ -69,6 +69,23 @@ def test_quick_bench_writes_positive_numbers(tmp_path):
         assert ref["flops_per_s"] > 0
 
 
+@REAL_DATA[0]
+@REAL_DATA[1]
+def test_pairwise_bench_times_each_baselines_step_with_its_committed_settings(tmp_path):
+    proc = _run(tmp_path, "--pairwise", f"--data_dir={os.environ['DAEPTR_DATA']}",
+                "--steps=3", "--warmup=1")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / "out" / "bench" / "pairwise"
+    result = json.loads((out / "bench.json").read_text())
+    assert (out / "bench.md").read_text() in proc.stdout
+    assert [r["model"] for r in result["rows"]] == ["pitf", "nltf", "abnt"]
+    for r in result["rows"]:
+        assert "error" not in r, r
+        assert r["width"] > r["mean_tags"] > 1 and len(r["step_times_s"]) == 3
+        assert r["epoch_s"] == pytest.approx(r["steps_per_epoch"] * r["step_s"]) and r["step_s"] > 0
+    assert result["rows"][0]["hparams"]["latent_dim"] == 128  # Last.fm core-5's choice
+
+
 @pytest.mark.parametrize("arg, why", [
     ("--encoder=conv", "flag --encoder=conv: value should be one of <sparse|dense|both>"),
     ("--jit=maybe", "value should be one of <false|true|both>"),
@@ -88,6 +105,7 @@ def test_quick_bench_writes_positive_numbers(tmp_path):
     ("--end_to_end --after=colour=red", "--after='colour=red': expected NAME=VALUE"),
     ("--end_to_end --after=corruption=2", "--after: MaskOut: `rate` must be in [0, 1]"),
     ("--end_to_end --before=sparse_slots=-1", "--before: sparse_slots must be >= 0, got -1"),
+    ("--pairwise", "--pairwise times real data: give --data_dir, not --smoke/--quick"),
 ])
 def test_bad_flag_values_are_one_line_errors_and_write_nothing(arg, why, tmp_path):
     from experiments import bench, cli
