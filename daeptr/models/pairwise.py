@@ -11,8 +11,8 @@ not on whole tables: a rare user's row would otherwise be shrunk at every step i
 Dense weights of a subclass (ABNT's MLP) carry their own `HalfL2` regularizers.
 
 Only the batch's real positives are scored: a batch arrives padded to the widest post
-(Last.fm core-5: 49 tag slots for 3 tags on average), and scoring every slot made a PITF
-step 2.4x slower (`python -m experiments.bench --pairwise`). Their number changes from
+(Last.fm core-5: 49 tag slots for 2.9 tags on average), and scoring every slot made a PITF
+step 2.7x slower (`python -m experiments.bench --pairwise`). Their number changes from
 batch to batch, which XLA cannot compile; so the data term runs in TensorFlow's kernels and
 XLA compiles the optimizer update (`dynamic_shapes`, `daeptr.models.base`).
 """
