@@ -434,7 +434,7 @@ def test_beyond_smoke_reuses_the_tables_runs_and_report_rebuilds_it(drive, tmp_p
     assert {pathlib.Path(p).resolve() for p in table_runs} <= used  # the Table's runs, reused
     assert len(list((tree / "beyond").rglob("run.json"))) == 3  # the other rows' own runs
     settings = manifest["context"]["used"]["lastfm-core5"]
-    assert settings["variational_dae_ptr"]["sources"]["corruption"] == "default, from dae_ptr"
+    assert settings["variational_dae_ptr"]["sources"]["corruption"] == "tuned, from dae_ptr"
     assert settings["dae_ptr_multinomial"]["hparams"]["likelihood"] == "multinomial"
     markdown = (tree / "beyond.md").read_text()
     from experiments import report
