@@ -57,6 +57,49 @@ def test_multinomial_likelihood_matches_numpy():
         DAEPTR(3, 4, 6, likelihood="multinomial", decoder="sampled")
 
 
+@pytest.mark.parametrize("encoder", ["sparse", "dense"])
+@pytest.mark.parametrize("likelihood", ["bernoulli", "multinomial"])
+def test_reconstructing_the_dropped_tags_matches_numpy(encoder, likelihood):
+    """Eq. 11 over the tags Eq. 7 did not keep: post 0 keeps tag 0 (neither positive nor
+    negative) and drops 4 (its positive); post 1 drops its tag 2; post 2 has none."""
+    model = DAEPTR(3, 4, 6, latent_dim=5, corruption=0.5, encoder=encoder,
+                   likelihood=likelihood, reconstruct="dropped", seed=0)
+    kept_ids = np.array([[1, 0, 0], [0, 0, 0], [0, 0, 0]], np.float32)  # per padded slot
+    kept = np.zeros((3, 6), np.float32)
+    kept[0, 0] = 1
+    draw = kept if encoder == "dense" else kept_ids
+    model.mask_out = lambda tags, training=False, rows=None: tf.constant(draw)
+    P, Q = model.user_embedding.embeddings.numpy(), model.item_embedding.embeddings.numpy()
+    z = _sigmoid(kept @ model.W.numpy() + P[[0, 1, 2]] + Q[[1, 0, 3]] + model.b.numpy())
+    logits = _dense(model.decoder, z).astype(np.float64)
+    if likelihood == "bernoulli":
+        terms = np.logaddexp(0, logits) - Y * logits
+        expected = (terms * (1 - kept)).sum()
+    else:
+        masked = np.where(kept > 0, -np.inf, logits)
+        expected = -_log_softmax(masked)[0, 4] - _log_softmax(masked)[1, 2]
+    got = model.compute_objective(_batch(), training=True).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    # Outside training nothing is dropped and it is Eq. 11 of the clean input.
+    np.testing.assert_allclose(model.compute_objective(_batch(), training=False).numpy(),
+                               DAEPTR.objective(model, _batch()["tags"], model(_batch())).numpy())
+
+
+def test_at_c_1_reconstructing_the_dropped_tags_is_eq_11():
+    batch, values = _batch(), []
+    for reconstruct in ("all", "dropped"):
+        keras.utils.set_random_seed(0)
+        model = DAEPTR(3, 4, 6, latent_dim=5, corruption=1.0, reconstruct=reconstruct, seed=0)
+        values.append(model.compute_objective(batch, training=True).numpy())
+    np.testing.assert_allclose(values[0], values[1], rtol=1e-6)
+    with pytest.raises(ValueError, match="reconstruct must be one of"):
+        DAEPTR(3, 4, 6, reconstruct="kept")
+    with pytest.raises(ValueError, match="sampled decoder reconstructs every tag"):
+        DAEPTR(3, 4, 6, decoder="sampled", reconstruct="dropped")
+    with pytest.raises(ValueError, match="VariationalDAEPTR's reconstruct must be one of"):
+        VariationalDAEPTR(3, 4, 6, reconstruct="dropped")
+
+
 def test_stacked_dae_ptr_is_its_equations_and_depth_one_is_dae_ptr():
     model = StackedDAEPTR(3, 4, 6, latent_dim=5, depth=3, inner_dim=2, l2=0.1, seed=0)
     z = _first_layer(model)

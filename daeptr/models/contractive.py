@@ -48,8 +48,9 @@ class ContractiveDAEPTR(DAEPTR):
         self.config.update({"contraction": contraction})
 
     def compute_objective(self, batch, training):
+        batch, kept = self.with_draw(batch, training)
         z = self(batch, training=training, decode=False)  # Eq. 7–9
-        loss = self.xla(self.objective)(batch["tags"], self.decoder(z))  # Eq. 10–11
+        loss = self.likelihood_term(batch["tags"], self.decoder(z), kept)  # Eq. 10–11
         slope = DERIVATIVES[self.config["hidden_activation"]](tf.cast(z, tf.float32))
         penalty = self.reduce_posts(jacobian_norm(slope, tf.cast(self.W, tf.float32)))
         return loss + self.config["contraction"] * penalty

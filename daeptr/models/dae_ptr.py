@@ -15,6 +15,16 @@ With `likelihood="multinomial"` (not in the paper; Mult-VAE's, Liang et al. 2018
 softmax over tags and Eq. 11 becomes ℓ = −Σ_Ω Σ_{t∈y} log softmax(W′·z + b′)_t: the tags of a
 post compete for one unit of probability mass instead of being |T| independent coins.
 
+With `reconstruct="dropped"` (not in the paper) Eq. 11 is summed over the tags that Eq. 7
+did not keep: a kept tag is neither a positive nor a negative, as an input tag is never
+ranked at test time, and the positives are the dropped tags, as the held-out tag is at test
+time,
+
+    ℓ = −Σ_Ω Σ_{t ∉ kept} [y log ŷ + (1−y) log(1−ŷ)]   (multinomial: softmax over t ∉ kept).
+
+At c = 1 nothing is kept and it is Eq. 11; at c < 1 the code must predict the dropped tags
+from the kept ones, the task of the leave-last-tag-out test, instead of also copying its input.
+
 With `decoder="sampled"` training computes Eq. 10–11 for the post's own tags and for n tags
 drawn uniformly per mini-batch (`sampled_objective`): each drawn tag that is not the post's
 stands for |T|/n of its absent tags,
@@ -40,7 +50,7 @@ import numpy as np
 import tensorflow as tf
 
 from daeptr import distribute, rng
-from daeptr.layers import MaskOut, known_rows, weighted_row_sum
+from daeptr.layers import MaskOut, known_rows, multi_hot, weighted_row_sum
 from daeptr.losses import (SummedBinaryCrossentropy, summed_bce_from_logits,
                            summed_multinomial_from_logits)
 from daeptr.models.base import TagRecommender
@@ -50,6 +60,7 @@ ENCODERS = ("sparse", "dense")
 DECODERS = ("full", "sampled")
 OUTPUT_BIASES = ("zeros", "log_odds")
 LIKELIHOODS = ("bernoulli", "multinomial")
+RECONSTRUCT = ("all", "dropped")
 
 
 @keras.saving.register_keras_serializable(package="daeptr")
@@ -78,11 +89,14 @@ class DAEPTR(TagRecommender):
       num_sampled: n, the tags the sampled decoder draws per mini-batch.
       likelihood: "bernoulli" (Eq. 11, f = σ) or "multinomial" (f = softmax; see the module
         docstring). The full decoder only.
+      reconstruct: "all" (Eq. 11 over every tag) or "dropped" (over the tags Eq. 7 did not
+        keep; see the module docstring). The full decoder only.
       seed: seed of the corruption noise (and of the sampled decoder's draws).
     """
 
     splits_xla = True
     decoders = DECODERS  # the decoders a class trains with (the variants: "full" only)
+    reconstructs = RECONSTRUCT  # what its Eq. 11 may sum over (the VAE: "all" only)
 
     def __init__(
         self,
@@ -101,10 +115,16 @@ class DAEPTR(TagRecommender):
         decoder: str = "full",
         num_sampled: int = 1024,
         likelihood: str = "bernoulli",
+        reconstruct: str = "all",
         seed: int | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if reconstruct not in RECONSTRUCT:
+            raise ValueError(f"reconstruct must be one of {RECONSTRUCT}, got {reconstruct!r}")
+        if reconstruct == "dropped" and decoder == "sampled":
+            raise ValueError("the sampled decoder reconstructs every tag; it takes "
+                             "reconstruct='all'")
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
         if likelihood == "multinomial" and decoder == "sampled":
@@ -120,6 +140,9 @@ class DAEPTR(TagRecommender):
             raise ValueError(f"sparse_slots must be >= 0, got {sparse_slots}")
         if latent_dim < 1:
             raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
+        if reconstruct not in self.reconstructs:
+            raise ValueError(f"{type(self).__name__}'s reconstruct must be one of "
+                             f"{self.reconstructs}, got {reconstruct!r}")
         if decoder not in self.decoders:
             raise ValueError(f"{type(self).__name__}'s decoder must be one of "
                              f"{self.decoders}, got {decoder!r}")
@@ -131,7 +154,7 @@ class DAEPTR(TagRecommender):
             hidden_activation=hidden_activation, loss_reduction=loss_reduction,
             rescale=rescale, encoder=encoder, sparse_slots=sparse_slots,
             output_bias=output_bias, decoder=decoder, num_sampled=num_sampled,
-            likelihood=likelihood, seed=seed,
+            likelihood=likelihood, reconstruct=reconstruct, seed=seed,
         )
         regularizer = HalfL2(l2)
         self.mask_out = MaskOut(num_tags, corruption, rescale=rescale,
@@ -195,7 +218,9 @@ class DAEPTR(TagRecommender):
 
     def hidden(self, inputs, training=False):
         tags = inputs["tags"]
-        y_tilde = self.mask_out(tags, training=training, rows=inputs.get("row"))  # Eq. 7
+        y_tilde = inputs.get("kept")  # Eq. 7's draw, made by the objective that needs it
+        if y_tilde is None:
+            y_tilde = self.mask_out(tags, training=training, rows=inputs.get("row"))  # Eq. 7
         p_u = known_rows(self.user_embedding, inputs["user"])  # Eq. 8 (0: an unseen user)
         q_i = known_rows(self.item_embedding, inputs["item"])
         return self.g(self.encode(tags, y_tilde) + p_u + q_i + self.b)  # Eq. 9
@@ -210,7 +235,42 @@ class DAEPTR(TagRecommender):
         if training and self.config["decoder"] == "sampled":
             z = self(batch, training=True, decode=False)
             return self.xla(self.sampled_objective)(batch["tags"], z)
-        return self.xla(self.objective)(batch["tags"], self(batch, training=training))
+        batch, kept = self.with_draw(batch, training)
+        return self.likelihood_term(batch["tags"], self(batch, training=training), kept)
+
+    def with_draw(self, batch, training):
+        """(batch, Eq. 7's draw): where the objective needs the draw (`reconstruct="dropped"`
+        in training) it is made here and handed to `hidden` in the batch (`kept`); else
+        (batch, None) and `hidden` draws."""
+        if not (training and self.config["reconstruct"] == "dropped"):
+            return batch, None
+        kept = self.mask_out(batch["tags"], training=True, rows=batch.get("row"))
+        return {**batch, "kept": kept}, kept
+
+    def likelihood_term(self, tags, logits, kept=None):
+        """Eq. 11 (or its multinomial form) of the decoder's `logits`, over every tag, or
+        over the tags not kept when `with_draw` gave the draw."""
+        if kept is None:
+            return self.xla(self.objective)(tags, logits)
+        return self.xla(self.dropped_objective)(tags, logits, kept)
+
+    def dropped_objective(self, tags, logits, kept):
+        """Eq. 11 over the tags not kept by Eq. 7's draw `kept` (the encoder's ỹ: [B, L]
+        weights of the padded ids `tags`, or [B, |T|] for the dense encoder)."""
+        logits = tf.cast(logits, tf.float32)
+        tags = tf.cast(tags, tf.int32)
+        if self.config["encoder"] == "dense":
+            kept = tf.gather(kept, tf.maximum(tags, 0), batch_dims=1)
+        kept = (kept > 0) & (tags >= 0)  # [B, L]
+        dropped = tf.where(kept | (tags < 0), -1, tags)
+        if self.config["likelihood"] == "multinomial":  # the softmax over the tags not kept
+            excluded = multi_hot(tf.where(kept, tags, -1), tf.ones_like(tags, tf.float32),
+                                 self.config["num_tags"])
+            return self.reduce_posts(summed_multinomial_from_logits(
+                dropped, tf.where(excluded > 0, tf.float32.min, logits)))
+        kept_logits = tf.gather(logits, tf.maximum(tags, 0), batch_dims=1)
+        kept_terms = tf.reduce_sum(tf.where(kept, tf.nn.softplus(kept_logits), 0.0), axis=1)
+        return self.reduce_posts(summed_bce_from_logits(dropped, logits) - kept_terms)
 
     def objective(self, tags, logits):
         logits = tf.cast(logits, tf.float32)  # Eq. 11 in float32

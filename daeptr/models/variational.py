@@ -38,6 +38,7 @@ class VariationalDAEPTR(DAEPTR):
     """
 
     decoders = ("full",)
+    reconstructs = ("all",)  # its likelihood term is over the whole tag vector
 
     def __init__(self, num_users: int, num_items: int, num_tags: int, code_dim: int = 128,
                  beta: float = 0.2, anneal_steps: int = 1000, hidden_activation: str = "tanh",
