@@ -19,8 +19,9 @@ NS = (1, 3, 5, 10)
 
 # XLA fuses the ranking's element-wise passes over [B, |T|] (exclude, compare, count) into
 # one: Last.fm core-5 test posts on 2 CPU cores, about 0.2 s less at K=512, 2.5x faster at K=16
-# (experiments/bench.py). Only the ranking is compiled, not `model.score`: the scores, hence
-# the ranks, stay bit-identical, and a model whose scoring XLA cannot compile still works.
+# (experiments/bench.py). Only the ranking is compiled, not `model.score` (unless the model
+# asks for it, `xla_scores`): the scores, hence the ranks, stay bit-identical, and a model
+# whose scoring XLA cannot compile still works.
 _fused_target_ranks = tf.function(target_ranks, reduce_retracing=True, jit_compile=True)
 
 
@@ -41,9 +42,12 @@ def rank_targets(model, posts: Posts, batch_size: int = 4096) -> np.ndarray:
         signature = tf.nest.map_structure(
             lambda spec: tf.TensorSpec([None] * spec.shape.rank, spec.dtype), dataset.element_spec)
 
+        score = (tf.function(model.score, jit_compile=True)
+                 if getattr(model, "xla_scores", False) else model.score)
+
         @tf.function(input_signature=[signature])
         def ranks(batch):
-            return _fused_target_ranks(model.score(batch), batch["target"], batch["tags"])
+            return _fused_target_ranks(score(batch), batch["target"], batch["tags"])
 
         model._daeptr_rank_fn = ranks
     return np.concatenate([ranks(b).numpy() for b in dataset])

@@ -6,7 +6,8 @@ Every model runs in a process of its own: built with its committed settings on t
 (`daeptr.training.compiled`: float32, XLA asked for), then, on the shuffled training posts
 of the final phase, the compiling step and `warmup` steps run and `steps` steps are timed
 one by one to the moment their loss is on the host; the step time is their median, an
-epoch ceil(posts / B) steps. It reads no API newer than the package's first pairwise
+epoch ceil(posts / B) steps; then every test post is ranked (`daeptr.evaluate`, warm,
+once). It reads no API newer than the package's first pairwise
 models, so the same file can time an older checkout of the package (`PYTHONPATH=<that
 checkout> python experiments/bench_pairwise.py '<point>'`).
 
@@ -62,11 +63,19 @@ def measure(point: dict) -> dict:
         model.train_function(iterator)["loss"].numpy()
         times.append(time.perf_counter() - start)
     step = statistics.median(times)
+    from daeptr.evaluate import evaluate
+
+    test_posts = part.task.split.eval_posts("test")
+    evaluate(model, test_posts)  # traces and compiles
+    start = time.perf_counter()
+    evaluate(model, test_posts)
+    eval_s = time.perf_counter() - start
     steps_per_epoch = math.ceil(len(posts) / config.batch_size)
     return {**point, "hparams": hparams, "learning_rate": config.learning_rate,
             "train_posts": len(posts), "width": int(part.task.width),
             "mean_tags": float(posts.lengths.mean()), "steps_per_epoch": steps_per_epoch,
             "step_s": step, "step_times_s": times, "epoch_s": steps_per_epoch * step,
+            "eval_s": eval_s, "eval_posts": len(test_posts),
             "load_s": loaded_s}
 
 
@@ -96,14 +105,16 @@ def markdown(result: dict) -> str:
                   f"{head['steps_per_epoch']} steps/epoch. Step: median of {head['steps']} "
                   f"timed steps after the compiling step and {head['warmup']} warm-up "
                   "step(s), float32, XLA asked for.", ""]
-    lines += ["| model | settings | step ms | s/epoch |", "|---|---|---:|---:|"]
+    lines += ["| model | settings | step ms | s/epoch | eval s (test posts) |",
+              "|---|---|---:|---:|---:|"]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['model']} | | failed: {r['error']} | |")
+            lines.append(f"| {r['model']} | | failed: {r['error']} | | |")
             continue
         settings = ", ".join(f"{k}={v}" for k, v in r["hparams"].items())
         lines.append(f"| {r['model']} | {settings}, lr {r['learning_rate']} | "
-                     f"{1000 * r['step_s']:.1f} | {r['epoch_s']:.2f} |")
+                     f"{1000 * r['step_s']:.1f} | {r['epoch_s']:.2f} | "
+                     f"{r['eval_s']:.2f} ({r['eval_posts']:,}) |")
     return "\n".join(lines) + "\n"
 
 

@@ -113,6 +113,24 @@ def test_the_pairwise_step_with_an_xla_update_trains_what_the_plain_step_trains(
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("cls", [NLTF, ABNT])
+def test_scores_compiled_by_xla_rank_as_the_plain_scores_do(cls, monkeypatch):
+    from daeptr.evaluate import rank_targets
+
+    posts = synthetic.scale_posts(300, 40, seed=3)  # 15 users, 30 items
+    first = np.zeros(len(posts.tags), bool)
+    first[posts.indptr[:-1]] = True  # each post's first tag is its target, the rest its input
+    eval_posts = splits.Posts(user=posts.user, item=posts.item,
+                              indptr=posts.indptr - np.arange(len(posts) + 1),
+                              tags=posts.tags[~first], target=posts.tags[first])
+    model = cls(int(posts.user.max()) + 1, int(posts.item.max()) + 1, 40, latent_dim=8,
+                init_stddev=0.5, seed=0)
+    compiled = rank_targets(model, eval_posts, batch_size=64)
+    monkeypatch.setattr(cls, "xla_scores", False)
+    model._daeptr_rank_fn = None
+    np.testing.assert_array_equal(compiled, rank_targets(model, eval_posts, batch_size=64))
+
+
 def test_adam_sees_a_gathered_rows_summed_gradient():
     """Tag 2 is a positive of two posts: its rows' second moment after one step is
     (1 − β₂)·(Σ g)², Adam's, not Keras 3's Σ g² over an IndexedSlices' rows."""

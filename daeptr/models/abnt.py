@@ -43,6 +43,8 @@ def frequent_tags(posts, num_users: int, num_tags: int, length: int) -> np.ndarr
 class ABNT(PairwiseTagModel):
     """ABNT with embedding size K, hidden width `hidden_dim` (default K)."""
 
+    xla_scores = True  # evaluation's [B, |T|, K] pass, fused by XLA (`base.py`)
+
     def __init__(self, num_users: int, num_items: int, num_tags: int, latent_dim: int = 64,
                  hidden_dim: int | None = None, history_length: int = 10, l2: float = 0.01,
                  num_negatives: int = 10, init_stddev: float = 0.01, seed: int | None = None,

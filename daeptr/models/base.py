@@ -119,6 +119,10 @@ class TagRecommender(keras.Model):
     splits_xla: bool = False
     # Whether the step's shapes follow the batch, so that XLA can compile only the update.
     dynamic_shapes: bool = False
+    # Whether evaluation compiles `score` with XLA: for a scoring that is one large
+    # element-wise pass over [B, |T|, K] (NLTF's kernels, ABNT's MLP), which XLA fuses
+    # instead of materialising (`python -m experiments.bench --pairwise`, eval_s).
+    xla_scores: bool = False
     # Bumped when a change alters what a class' training computes; part of a run's
     # identity (`experiments.runs`), so that no run of the earlier code is reused.
     revision: int = 0

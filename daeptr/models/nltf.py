@@ -30,6 +30,8 @@ class NLTF(PITF):
     """NLTF with K latent dimensions and kernel width γ (`gamma`); PITF's factors and
     training, another interaction."""
 
+    xla_scores = True  # evaluation's [B, |T|, K] pass, fused by XLA (`base.py`)
+
     def __init__(self, num_users: int, num_items: int, num_tags: int, latent_dim: int = 64,
                  l2: float = 0.01, num_negatives: int = 10, gamma: float = 1.0,
                  init_stddev: float = 0.1, seed: int | None = None, **kwargs):
