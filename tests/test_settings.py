@@ -29,7 +29,7 @@ def test_the_committed_file_gives_dae_ptr_its_validated_schedule_rate_and_patien
     assert resolve("pitf", "ml10m-core5", COMMITTED).train["patience"] == 20
     assert resolve("cddae", "ml100k", COMMITTED).train["monitor"] == "val_ru@10"
     pitf = resolve("pitf", "lastfm-core5", COMMITTED)
-    assert (pitf.hparams["latent_dim"], pitf.hparams["l2"], pitf.train["learning_rate"]) == (128, 0.001, 0.0025)
+    assert (pitf.hparams["latent_dim"], pitf.hparams["l2"], pitf.train["learning_rate"]) == (128, 0.001, 0.001)
     paper = resolve("pitf", "lastfm-core5", Request(pathlib.Path("results"), tuned=False))
     assert (paper.hparams["latent_dim"], paper.hparams["l2"], paper.train["learning_rate"]) == (64, 0.01, 0.01)
 
