@@ -31,8 +31,6 @@ VALIDATED = pathlib.Path(__file__).with_name("validated.json")
 
 def measure(point: dict) -> dict:
     """One model's row (run in its own process: `run_point`)."""
-    import tensorflow as tf
-
     from daeptr import models
     from daeptr.training import TrainConfig, compiled
     from experiments import tasks
@@ -50,18 +48,8 @@ def measure(point: dict) -> dict:
     posts = part.task.train_rows("test")
     model = compiled(lambda rows: models.build(point["model"], rows, **part.sizes, **hparams,
                                                seed=0), posts, config)
-    batch = min(config.batch_size, len(posts))
-    stream = (part.task.train_dataset("test", config.batch_size, 0)
-              .filter(lambda b: tf.shape(b["user"])[0] == batch).repeat())
-    model.fit(stream, epochs=1, steps_per_epoch=1, verbose=0)  # traces and compiles
-    iterator = iter(model.distribute_strategy.experimental_distribute_dataset(stream))
-    for _ in range(point["warmup"]):
-        model.train_function(iterator)["loss"].numpy()
-    times = []
-    for _ in range(point["steps"]):
-        start = time.perf_counter()
-        model.train_function(iterator)["loss"].numpy()
-        times.append(time.perf_counter() - start)
+    times = time_steps(model, part.task.train_dataset("test", config.batch_size, 0),
+                       min(config.batch_size, len(posts)), point["warmup"], point["steps"])
     step = statistics.median(times)
     from daeptr.evaluate import evaluate
 
@@ -77,6 +65,25 @@ def measure(point: dict) -> dict:
             "step_s": step, "step_times_s": times, "epoch_s": steps_per_epoch * step,
             "eval_s": eval_s, "eval_posts": len(test_posts),
             "load_s": loaded_s}
+
+
+def time_steps(model, dataset, batch: int, warmup: int, steps: int) -> list[float]:
+    """Seconds of each of `steps` compiled training steps of `model` on the full batches
+    (`batch` posts) of `dataset`, each up to the moment its loss is on the host, after the
+    compiling step and `warmup` steps (also `experiments.bench_scale`'s)."""
+    import tensorflow as tf
+
+    stream = dataset.filter(lambda b: tf.shape(b["user"])[0] == batch).repeat()
+    model.fit(stream, epochs=1, steps_per_epoch=1, verbose=0)  # traces and compiles
+    iterator = iter(model.distribute_strategy.experimental_distribute_dataset(stream))
+    for _ in range(warmup):
+        model.train_function(iterator)["loss"].numpy()
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        model.train_function(iterator)["loss"].numpy()
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def run_point(point: dict, timeout: float) -> dict:

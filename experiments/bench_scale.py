@@ -38,12 +38,12 @@ MODELS = {  # label: (registered model, its arguments beside the sizes)
 def measure(point: dict) -> dict:
     """One point's row (run in its own process: `run_point`)."""
     import keras
-    import tensorflow as tf
 
     from daeptr import models
     from daeptr.data import synthetic
     from daeptr.pipeline import max_width, post_dataset
     from daeptr.training import TrainConfig, compiled
+    from experiments.bench_pairwise import time_steps
 
     started = time.perf_counter()
     posts = synthetic.scale_posts(point["posts"], point["tags"], seed=0)
@@ -58,20 +58,11 @@ def measure(point: dict) -> dict:
     model = compiled(lambda rows: models.build(name, rows, **sizes, **arguments,
                                                latent_dim=point["latent_dim"], seed=0),
                      posts, config)
-    batch = min(config.batch_size, len(posts))
     dataset = post_dataset(posts, config.batch_size, shuffle=True, seed=0,
                            width=max_width(posts))
     steps_per_epoch = math.ceil(len(posts) / config.batch_size)
-    stream = dataset.filter(lambda b: tf.shape(b["user"])[0] == batch).repeat()
-    model.fit(stream, epochs=1, steps_per_epoch=1, verbose=0)  # traces and compiles
-    iterator = iter(model.distribute_strategy.experimental_distribute_dataset(stream))
-    for _ in range(point["warmup"]):
-        model.train_function(iterator)["loss"].numpy()
-    times = []
-    for _ in range(point["steps"]):
-        start = time.perf_counter()
-        model.train_function(iterator)["loss"].numpy()
-        times.append(time.perf_counter() - start)
+    times = time_steps(model, dataset, min(config.batch_size, len(posts)), point["warmup"],
+                       point["steps"])
     step = statistics.median(times)
     estimate = steps_per_epoch * step
     measured = None

@@ -210,14 +210,17 @@ class TagRecommender(keras.Model):
         return results
 
     def train_step(self, batch):
-        if self in _XLA_PARTS:
+        if self in _XLA_PARTS and self.splits_xla:
             return self._train_step_around_matmuls(batch)
         with tf.GradientTape() as tape:
             loss, regularization, total = self._objective(batch, training=True)
-        gradients = dense(tape.gradient(total, self.trainable_variables))
-        self.optimizer.apply(gradients, self.trainable_variables)
+        # A model with `dynamic_shapes` trained in parts: the update alone is an XLA program.
+        self.xla(self._apply)(dense(tape.gradient(total, self.trainable_variables)))
         loss, regularization = _global(loss), _global(regularization)
         return self._report(loss, regularization, loss + regularization)
+
+    def _apply(self, gradients):
+        self.optimizer.apply(gradients, self.trainable_variables)
 
     def _train_step_around_matmuls(self, batch):
         replicas = distribute.replicas()

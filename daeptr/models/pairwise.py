@@ -14,7 +14,7 @@ Only the batch's real positives are scored: a batch arrives padded to the widest
 (Last.fm core-5: 49 tag slots for 2.9 tags on average), and scoring every slot made a PITF
 step 2.7x slower (`python -m experiments.bench --pairwise`). Their number changes from
 batch to batch, which XLA cannot compile; so the data term runs in TensorFlow's kernels and
-XLA compiles the optimizer update (`dynamic_shapes`, `daeptr.models.base`).
+XLA compiles the optimizer update (`dynamic_shapes`, `TagRecommender.train_step`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import tensorflow as tf
 
 from daeptr import distribute
 from daeptr.losses import bpr_loss
-from daeptr.models.base import TagRecommender, _global, dense
+from daeptr.models.base import TagRecommender
 from daeptr.sampling import complement_sample
 
 
@@ -62,18 +62,6 @@ class PairwiseTagModel(TagRecommender):
     def embeddings(self, batch, tag_ids) -> tuple[list[tf.Tensor], list[tf.Tensor]]:
         """(post-side rows [B, ·], tag-side rows [B, M, ·]) that the scores used."""
         raise NotImplementedError
-
-    def _train_step_around_matmuls(self, batch):
-        # The data term and its row penalty in TensorFlow (their shapes follow the batch),
-        # the update as one XLA program (`_apply`).
-        with tf.GradientTape() as tape:
-            loss, regularization, total = self._objective(batch, training=True)
-        self.xla(self._apply)(dense(tape.gradient(total, self.trainable_variables)))
-        loss, regularization = _global(loss), _global(regularization)
-        return self._report(loss, regularization, loss + regularization)
-
-    def _apply(self, gradients):
-        self.optimizer.apply(gradients, self.trainable_variables)
 
     def negatives(self, batch) -> tf.Tensor:
         return complement_sample(batch["tags"], self.num_tags, self.num_negatives,
