@@ -2,15 +2,21 @@
 `experiments.tune` into the validated-settings file the drivers read.
 
     python -m experiments.promote --dataset=lastfm-core5 --model=pitf [--output_dir=results]
-                                  [--validated=experiments/validated.json]
+                                  [--validated=experiments/validated.json] [--fill_from=LABEL]
 
 Each value keeps the `experiments.tune` command that chose it; values the search did not
 touch stay as they were. Review `<output_dir>/tune/<data set>/<model>/tune_*.md` first.
+
+A search run with `--tuned_from=LABEL` held LABEL's choices fixed; `--fill_from=LABEL`
+commits those too, as "not searched: taken from LABEL", for the settings this data set has
+no choice of its own for, so that the tables run at the settings the search chose under.
 """
 
 from __future__ import annotations
 
 import json
+
+from absl import flags
 
 from daeptr import results
 from experiments import cli, flags as flag_groups, plan
@@ -20,13 +26,26 @@ DATA = flag_groups.data()
 DATASET = flag_groups.dataset()
 MODEL = flag_groups.model()
 VALIDATED = flag_groups.validated()
+FILL_FROM = flags.DEFINE_string(
+    "fill_from", None, "Data set label whose committed choices for the model fill in the "
+    "settings this data set has none of (those the search held fixed under --tuned_from).")
 
 
-def promote(chosen: dict, validated_path, label: str, model: str) -> dict:
-    """The validated-settings file with `chosen` merged in for (label, model), written."""
+def promote(chosen: dict, validated_path, label: str, model: str,
+            fill_from: str | None = None) -> dict:
+    """The validated-settings file with `chosen` merged in for (label, model), and with
+    `fill_from`'s choices for the settings (label, model) still lacks, written."""
     data = json.loads(validated_path.read_text()) if validated_path.exists() else {}
     entry = data.setdefault(label, {}).setdefault(model, {})
     entry.update(chosen)
+    if fill_from is not None:
+        donor = data.get(fill_from, {}).get(model)
+        if not donor:
+            raise cli.FlagError(f"--fill_from={fill_from}: {validated_path} has no choices "
+                                f"for {model} on {fill_from}")
+        for name, value in donor.items():
+            entry.setdefault(name, {"value": value["value"],
+                                    "source": f"not searched: taken from {fill_from}"})
     results._atomic_write(validated_path, format_validated(data))
     return entry
 
@@ -34,6 +53,10 @@ def promote(chosen: dict, validated_path, label: str, model: str) -> dict:
 def main(argv):
     del argv
     label, = plan.labels([DATASET.value], "--dataset")
+    if FILL_FROM.value is not None:
+        plan.labels([FILL_FROM.value], "--fill_from")
+        if FILL_FROM.value == label:
+            raise cli.FlagError(f"--fill_from={label}: the data set being promoted")
     tree = plan.tree()
     chosen_file = chosen_path(tree, label, MODEL.value)
     if not chosen_file.exists():
@@ -41,7 +64,7 @@ def main(argv):
                             "exist; run experiments.tune first")
     chosen = json.loads(chosen_file.read_text())
     target = plan.validated_path()
-    entry = promote(chosen, target, label, MODEL.value)
+    entry = promote(chosen, target, label, MODEL.value, FILL_FROM.value)
     for name, value in entry.items():
         print(f"{label} {MODEL.value} {name} = {value['value']!r}  ({value['source']})")
     print(f"Wrote {target}")

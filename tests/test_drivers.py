@@ -398,6 +398,30 @@ def test_promote_merges_a_reviewed_choice_into_the_validated_file(drive, tmp_pat
               f"--validated={validated}")
 
 
+def test_promote_fills_in_what_a_search_under_tuned_from_held_fixed(drive, tmp_path):
+    chosen = {"learning_rate": {"value": 0.002, "source": "python -m experiments.tune"}}
+    path = tmp_path / "smoke" / "tune" / "lastfm-core10" / "pitf" / "chosen.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(chosen))
+    validated = tmp_path / "validated.json"
+    donor = {"learning_rate": {"value": 0.001, "source": "a"}, "l2": {"value": 0.003, "source": "b"}}
+    own = {"patience": {"value": 20, "source": "c"}}
+    validated.write_text(json.dumps({"lastfm-core5": {"pitf": donor},
+                                     "lastfm-core10": {"pitf": own}}))
+    args = ("promote", "--smoke", "--dataset=lastfm-core10", "--model=pitf",
+            f"--output_dir={tmp_path}", f"--validated={validated}")
+    with pytest.raises(SystemExit, match="--fill_from=ml10m-core5: .* no choices for pitf"):
+        drive(*args, "--fill_from=ml10m-core5")
+    with pytest.raises(SystemExit, match="--fill_from=lastfm-core10: the data set being promoted"):
+        drive(*args, "--fill_from=lastfm-core10")
+    assert json.loads(validated.read_text())["lastfm-core10"] == {"pitf": own}  # nothing written
+    drive(*args, "--fill_from=lastfm-core5")
+    entry = json.loads(validated.read_text())["lastfm-core10"]["pitf"]
+    # The search's choice and this data set's own settings win; the rest is the donor's.
+    assert entry == {**own, **chosen, "l2": {"value": 0.003,
+                                             "source": "not searched: taken from lastfm-core5"}}
+
+
 @needs_data
 def test_tie_break_compares_both_rules(tmp_path):
     done = run("experiments.tie_break", "--datasets=lastfm-core5", f"--output_dir={tmp_path}",
