@@ -380,11 +380,16 @@ def test_tune_chooses_promote_commits_and_the_tables_then_use_it(tmp_path):
     assert f"alpha={alpha} (tuned on lastfm-core5)" in (tmp_path / "table3.md").read_text()
 
 
-def test_promote_merges_a_reviewed_choice_into_the_validated_file(drive, tmp_path):
-    chosen = {"alpha": {"value": 0.3, "source": "python -m experiments.tune --smoke"}}
-    path = tmp_path / "smoke" / "tune" / "lastfm-core5" / "mp_ui" / "chosen.json"
+def write_chosen(tmp_path, label: str, model: str, chosen: dict):
+    """A smoke search's chosen.json, as `experiments.tune` writes it."""
+    path = tmp_path / "smoke" / "tune" / label / model / "chosen.json"
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(chosen))
+
+
+def test_promote_merges_a_reviewed_choice_into_the_validated_file(drive, tmp_path):
+    chosen = {"alpha": {"value": 0.3, "source": "python -m experiments.tune --smoke"}}
+    write_chosen(tmp_path, "lastfm-core5", "mp_ui", chosen)
     validated = tmp_path / "validated.json"
     printed = drive("promote", "--smoke", "--dataset=lastfm-core5", "--model=mp_ui",
                     f"--output_dir={tmp_path}", f"--validated={validated}")
@@ -400,9 +405,7 @@ def test_promote_merges_a_reviewed_choice_into_the_validated_file(drive, tmp_pat
 
 def test_promote_fills_in_what_a_search_under_tuned_from_held_fixed(drive, tmp_path):
     chosen = {"learning_rate": {"value": 0.002, "source": "python -m experiments.tune"}}
-    path = tmp_path / "smoke" / "tune" / "lastfm-core10" / "pitf" / "chosen.json"
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps(chosen))
+    write_chosen(tmp_path, "lastfm-core10", "pitf", chosen)
     validated = tmp_path / "validated.json"
     donor = {"learning_rate": {"value": 0.001, "source": "a"}, "l2": {"value": 0.003, "source": "b"}}
     own = {"patience": {"value": 20, "source": "c"}}
