@@ -110,12 +110,20 @@ def main(argv):
         return
     with tempfile.TemporaryDirectory() as tmp:  # render a copy; compare its text files
         copy = pathlib.Path(shutil.copytree(root, pathlib.Path(tmp) / root.name))
+
+        def texts():
+            return {p: p.read_text() for p in copy.rglob("*") if p.suffix in (".md", ".csv")}
+
+        # Against the copy as it was, not the tree: a run still training beside this check
+        # grows its history.csv, which no summary is rendered into.
+        before = texts()
         outputs = rebuild(copy, README.value, say=lambda _: None)
-        rendered = {root / p.relative_to(copy): p.read_text() for p in copy.rglob("*")
-                    if p.suffix in (".md", ".csv")}
-        rendered.update({root / p.relative_to(copy) if p.is_relative_to(copy) else p: text
-                         for p, text in outputs.items()})
-    differ = [p for p, text in rendered.items() if not p.exists() or p.read_text() != text]
+        differ = [root / p.relative_to(copy) for p, text in texts().items()
+                  if before.get(p) != text]
+        for path, text in outputs.items():  # the index and the README, not written above
+            live = root / path.relative_to(copy) if path.is_relative_to(copy) else path
+            if not live.exists() or live.read_text() != text:
+                differ.append(live)
     if differ:
         raise SystemExit("error: not what the records give: " + ", ".join(map(str, differ)))
     print(f"every summary under {root}" + (f" and {README.value}" if README.value else "")
