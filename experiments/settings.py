@@ -136,7 +136,8 @@ def resolve(name: str, label: str, request: Request) -> Settings:
                   if request.tuned_from else []) + [(label.split("-fold")[0], "tuned")]
         for source_label, source in layers:  # this data set's own choices win
             chosen = request.validated.get(source_label, {}).get(name, {})
-            put({k: v["value"] for k, v in chosen.items()}, source)
+            for key, entry in chosen.items():
+                put({key: entry["value"]}, committed_source(entry, source))
     put(request.preset.get("*", {}), "preset")
     put(request.preset.get(name, {}), "preset")
     if request.mode != "full":
@@ -152,6 +153,12 @@ def resolve(name: str, label: str, request: Request) -> Settings:
     defaults = {k: v for k, v in dataclasses.asdict(TrainConfig()).items() if k != "seed"}
     train = {**defaults, **{k: v for k, v in values.items() if k not in accepted}}
     return Settings(hparams, train, sources)
+
+
+def committed_source(entry: dict, source: str) -> str:
+    """How the tables name a committed value's source: `source` ("tuned", "tuned on X"),
+    unless the value was committed without a search ("not searched: taken from X")."""
+    return entry["source"].split(" (")[0] if entry["source"].startswith("not searched") else source
 
 
 def deterministic(name: str) -> bool:

@@ -142,7 +142,8 @@ def summarize(table, runs: pd.DataFrame, paper: dict, context: dict):
     sections += ["Hyper-parameters (source: default = the paper's value, tuned = chosen on "
                  "this data set's validation split, tuned on X = on data set X's "
                  "(--tuned_from), as committed in experiments/validated.json with the command "
-                 "behind each value; flag = command line; no source = the model class' "
+                 "behind each value; not searched: … = committed for this data set without a "
+                 "search of its own; flag = command line; no source = the model class' "
                  "default):",
                  results.markdown_table(hyperparameter_table(context["used"])),
                  "By kind of test post (mean over seeds; single-tag posts are ranked from an "

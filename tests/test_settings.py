@@ -20,8 +20,15 @@ COMMITTED = Request(pathlib.Path("results"), validated=settings.read_validated()
 
 def test_the_committed_file_gives_dae_ptr_its_validated_schedule_rate_and_patience():
     ml10m = resolve("dae_ptr", "ml10m-core10", COMMITTED)
-    assert (ml10m.train["learning_rate"], ml10m.train["patience"], ml10m.hparams["latent_dim"]) == (0.01, 20, 256)
-    assert ml10m.sources["patience"] == "tuned" and "output_bias" not in ml10m.hparams
+    assert (ml10m.train["learning_rate"], ml10m.train["patience"], ml10m.hparams["latent_dim"],
+            ml10m.hparams["l2"]) == (0.003, 20, 256, 0.03)
+    assert ml10m.sources["patience"] == "tuned" and ml10m.hparams["output_bias"] == "log_odds"
+    assert ml10m.train["schedule"] == "constant"  # the cosine search lost on this data set
+    core10 = resolve("pitf", "lastfm-core10", COMMITTED)  # searched under --tuned_from
+    assert (core10.train["learning_rate"], core10.train["patience"]) == (0.001, 10)
+    assert core10.sources["learning_rate"] == "tuned"
+    # What --fill_from committed says where it came from.
+    assert core10.sources["l2"] == core10.sources["latent_dim"] == "not searched: taken from lastfm-core5"
     lastfm = resolve("dae_ptr", "lastfm-core5", COMMITTED)
     assert (lastfm.train["learning_rate"], lastfm.train["schedule"], lastfm.train["epochs"],
             lastfm.train["patience"]) == (0.01, "cosine", 26, 4)
