@@ -10,7 +10,8 @@ DAE-PTR with likelihood=multinomial). The rows of the Tables' models at their se
 (dae_ptr, pitf, mp_ui) are the Tables' own runs, reused from `<tree>/table2…5/`; the others
 run under `<tree>/beyond/`. A DAE-PTR variant starts from DAE-PTR's settings on that data
 set (its validated choices, with "from dae_ptr" in their source) except the precision, a
-choice of the hardware; its own validated choices and the flags override them. Deterministic models run once. Writes
+choice of the hardware; its own validated choices and the flags override them
+(`experiments.settings.resolve`, which `experiments.tune` shares). Deterministic models run once. Writes
 `<tree>/beyond.csv|md` and `beyond.manifest.json` (`python -m experiments.report`
 rebuilds it).
 """
@@ -21,8 +22,7 @@ import numpy as np
 import pandas as pd
 from absl import flags
 
-from daeptr import models, results
-from daeptr.models import DAEPTR
+from daeptr import results
 from experiments import cli, flags as flag_groups, plan, runs, tables, tasks
 from experiments.settings import Settings, resolve
 
@@ -49,22 +49,10 @@ COLUMNS = ["hit@1", "hit@3", "hit@10", "ndcg@3", "ndcg@10"]
 
 
 def row_settings(row: str, label: str, request) -> Settings:
-    """The settings of a row on one data set (see the module docstring)."""
+    """The settings of a row on one data set: its model's (a DAE-PTR variant's start from
+    DAE-PTR's, `experiments.settings.resolve`) with the row's fixed ones."""
     name, fixed = ROWS[row]
-    own = resolve(name, label, request)
-    cls, _ = models.get(name)
-    if name != "dae_ptr" and issubclass(cls, DAEPTR):
-        parent = resolve("dae_ptr", label, request)
-        accepted = models.hyperparameters(name)
-        mine = {k for k, s in own.sources.items() if s != "default"}
-        # The precision is the hardware's choice, not the model's: a variant keeps its own.
-        inherited = {k for k in parent.sources if k != "precision"} - mine
-        own = Settings(
-            {**own.hparams, **{k: v for k, v in parent.hparams.items()
-                               if k in accepted and k in inherited}},
-            {**own.train, **{k: v for k, v in parent.train.items() if k in inherited}},
-            {**own.sources, **{k: f"{parent.sources[k]}, from dae_ptr" for k in inherited}})
-    return own.at(fixed)
+    return resolve(name, label, request).at(fixed)
 
 
 def row_root(row: str, label: str, request):

@@ -116,7 +116,32 @@ def format_validated(data: dict) -> str:
 
 
 def resolve(name: str, label: str, request: Request) -> Settings:
-    """The settings of model `name` on the data set `label` (`lastfm-core5`, `ml100k`)."""
+    """The settings of model `name` on the data set `label` (`lastfm-core5`, `ml100k`).
+
+    A variant of DAE-PTR (a subclass of `DAEPTR`: stacked, contractive, variational) starts
+    from DAE-PTR's settings on that data set, whatever made them (its validated choices, a
+    preset, `--hparam=dae_ptr.…`), each with "from dae_ptr" in its source, except the
+    precision, the hardware's choice; the variant's own non-default settings override them.
+    So a search over one of a variant's settings (`experiments.tune`) holds the rest at what
+    DAE-PTR uses on that data set, as `experiments.beyond` runs it.
+    """
+    own = _own_settings(name, label, request)
+    cls, _ = models.get(name)
+    if name == "dae_ptr" or not issubclass(cls, models.DAEPTR):
+        return own
+    parent = _own_settings("dae_ptr", label, request)
+    accepted = models.hyperparameters(name)
+    mine = {k for k, s in own.sources.items() if s != "default"}
+    inherited = {k for k in parent.sources if k != "precision"} - mine
+    return Settings(
+        {**own.hparams, **{k: v for k, v in parent.hparams.items()
+                           if k in accepted and k in inherited}},
+        {**own.train, **{k: v for k, v in parent.train.items() if k in inherited}},
+        {**own.sources, **{k: f"{parent.sources[k]}, from dae_ptr" for k in inherited}})
+
+
+def _own_settings(name: str, label: str, request: Request) -> Settings:
+    """`resolve` without a variant's inheritance from DAE-PTR."""
     dataset = label.split("-")[0]
     accepted = models.hyperparameters(name)
     values, sources = {}, {}

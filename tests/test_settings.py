@@ -91,6 +91,23 @@ def test_tuned_from_fills_in_what_the_data_set_did_not_choose_itself(tmp_path):
     assert "alpha" not in resolve("mp_ui", "lastfm-core10", Request(tmp_path, validated=chosen)).sources
 
 
+def test_a_dae_ptr_variant_starts_from_dae_ptrs_settings_but_its_own_win(tmp_path):
+    chosen = _validated({"lastfm-core5": {
+        "dae_ptr": {"corruption": 1.0, "learning_rate": 0.01, "precision": "mixed_bfloat16"},
+        "stacked_dae_ptr": {"corruption": 0.5}}})
+    request = Request(tmp_path, validated=chosen, per_model={"dae_ptr": {"epochs": 26}})
+    stacked = resolve("stacked_dae_ptr", "lastfm-core5", request)
+    assert (stacked.hparams["corruption"], stacked.sources["corruption"]) == (0.5, "tuned")
+    assert (stacked.train["learning_rate"], stacked.sources["learning_rate"]) == (0.01, "tuned, from dae_ptr")
+    assert (stacked.train["epochs"], stacked.sources["epochs"]) == (26, "flag, from dae_ptr")
+    assert stacked.hparams["latent_dim"] == 512  # DAE-PTR's starting point on Last.fm
+    assert stacked.train["precision"] == "float32" and "precision" not in stacked.sources
+    contractive = resolve("contractive_dae_ptr", "lastfm-core5", request)
+    assert contractive.hparams["corruption"] == 1.0
+    pitf = resolve("pitf", "lastfm-core5", request)  # not a variant: nothing inherited
+    assert pitf.train["epochs"] != 26 and not any("from dae_ptr" in s for s in pitf.sources.values())
+
+
 def test_specs_parse_to_the_types_of_the_settings():
     assert settings.parse_grid(["latent_dim:8,16", "corruption:0.5"], "dae_ptr") == {
         "latent_dim": [8, 16], "corruption": [0.5]}
