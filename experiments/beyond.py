@@ -5,13 +5,13 @@ four tag data sets, under the same protocol.
     python -m experiments.beyond [--data_dir=…] [--output_dir=results] [--datasets=…]
                                  [--rows=dae_ptr,ease,…] [--seeds=0,1,2,3,4] [--quick | --smoke]
 
-A row is a registered model, or one with fixed settings (`ROWS`: `dae_ptr_multinomial` is
-DAE-PTR with likelihood=multinomial). The rows of the Tables' models at their settings
-(dae_ptr, pitf, mp_ui) are the Tables' own runs, reused from `<tree>/table2…5/`; the others
-run under `<tree>/beyond/`. A DAE-PTR variant starts from DAE-PTR's settings on that data
-set (its validated choices, with "from dae_ptr" in their source) except the precision, a
-choice of the hardware; its own validated choices and the flags override them
-(`experiments.settings.resolve`, which `experiments.tune` shares). Deterministic models run once. Writes
+A row is a registered model (`ROWS`; `multinomial_dae_ptr` is DAE-PTR with
+likelihood=multinomial). The rows of the Tables' models (dae_ptr, pitf, mp_ui) are the
+Tables' own runs, reused from `<tree>/table2…5/`; the others run under `<tree>/beyond/`. A
+DAE-PTR variant starts from DAE-PTR's settings on that data set (its validated choices, with
+"from dae_ptr" in their source) except the precision, a choice of the hardware; its own
+validated choices and the flags override them (`experiments.settings.resolve`, which
+`experiments.tune` shares). Deterministic models run once. Writes
 `<tree>/beyond.csv|md` and `beyond.manifest.json` (`python -m experiments.report`
 rebuilds it).
 """
@@ -24,22 +24,13 @@ from absl import flags
 
 from daeptr import results
 from experiments import cli, flags as flag_groups, plan, runs, tables, tasks
-from experiments.settings import Settings, resolve
+from experiments.settings import resolve
 
 DATA = flag_groups.data()
 TRAINING = flag_groups.training()
 
-# label → (registered model, settings fixed for the row)
-ROWS = {
-    "dae_ptr": ("dae_ptr", {}),
-    "dae_ptr_multinomial": ("dae_ptr", {"likelihood": "multinomial"}),
-    "stacked_dae_ptr": ("stacked_dae_ptr", {}),
-    "contractive_dae_ptr": ("contractive_dae_ptr", {}),
-    "variational_dae_ptr": ("variational_dae_ptr", {}),
-    "ease": ("ease", {}),
-    "pitf": ("pitf", {}),
-    "mp_ui": ("mp_ui", {}),
-}
+ROWS = ("dae_ptr", "multinomial_dae_ptr", "stacked_dae_ptr", "contractive_dae_ptr",
+        "variational_dae_ptr", "ease", "pitf", "mp_ui")  # registered models
 TABLE_OF = {f"{dataset}-core{core}": table
             for table, (dataset, core, _) in results.PAPER_TABLES.items()}
 DATASETS = flag_groups.datasets()
@@ -48,19 +39,9 @@ DEFAULTS = {"seeds": ["0", "1", "2", "3", "4"], "datasets": list(TABLE_OF)}
 COLUMNS = ["hit@1", "hit@3", "hit@10", "ndcg@3", "ndcg@10"]
 
 
-def row_settings(row: str, label: str, request) -> Settings:
-    """The settings of a row on one data set: its model's (a DAE-PTR variant's start from
-    DAE-PTR's, `experiments.settings.resolve`) with the row's fixed ones."""
-    name, fixed = ROWS[row]
-    return resolve(name, label, request).at(fixed)
-
-
-def row_root(row: str, label: str, request):
-    """Where a row's runs live: a Table's model at the Table's settings reuses its runs."""
-    name, fixed = ROWS[row]
-    if name in tables.ALL_MODELS and not fixed:
-        return request.tree / TABLE_OF[label]
-    return request.tree / "beyond"
+def row_root(name: str, label: str, request):
+    """Where a row's runs live: a Table's model (at the Table's settings) reuses its runs."""
+    return request.tree / (TABLE_OF[label] if name in tables.ALL_MODELS else "beyond")
 
 
 def main(argv):
@@ -78,8 +59,8 @@ def main(argv):
     used, frames = {}, []
     for label in labels:  # every row's settings checked before the first run
         for row in ROW_NAMES.value:
-            settings = row_settings(row, label, request)
-            cli.check_model(ROWS[row][0], label, settings.hparams, f"row {row} on {label}")
+            settings = resolve(row, label, request)
+            cli.check_model(row, label, settings.hparams, f"row {row} on {label}")
             cli.check_train(settings.train, f"row {row} on {label}", label)
             used.setdefault(label, {})[row] = settings
     parts = {label: tasks.load(label, plan.data_options())[0] for label in labels}
@@ -87,14 +68,12 @@ def main(argv):
                              int(TRAINING.verbose.value), flag_groups.backup_policy(TRAINING))
     for label in labels:
         for row in ROW_NAMES.value:
-            name, fixed = ROWS[row]
-            # The fixed settings are the run's point: its folder names them (<model>/<point>/).
-            frame = runs.grid(name, [parts[label]], [fixed], seeds, row_root(row, label, request),
+            frame = runs.grid(row, [parts[label]], [{}], seeds, row_root(row, label, request),
                               lambda _, s=used[label][row]: s, mode=mode,
                               overwrite=TRAINING.overwrite.value, progress=progress)
             frames.append(frame.assign(row=row))
     context = {"title": "Beyond the paper" + plan.MODE_TITLES[mode],
-               "used": {label: {row: {"model": ROWS[row][0], "hparams": s.hparams,
+               "used": {label: {row: {"model": row, "hparams": s.hparams,
                                       "train": s.train, "sources": s.sources}
                                 for row, s in rows.items()} for label, rows in used.items()}}
     manifest = runs.write_manifest(request.tree, "beyond", "beyond", cli.command(), context,

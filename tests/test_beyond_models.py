@@ -51,6 +51,10 @@ def test_multinomial_likelihood_matches_numpy():
     logits = model(_batch()).numpy()
     np.testing.assert_allclose(model.compute_objective(_batch(), False).numpy(),
                                -(Y * _log_softmax(logits.astype(np.float64))).sum(), rtol=1e-5)
+    entry = build("multinomial_dae_ptr", _posts(), num_users=2, num_items=2, num_tags=4,
+                  latent_dim=3)
+    assert entry.config["likelihood"] == "multinomial"
+    assert "likelihood" not in hyperparameters("multinomial_dae_ptr")  # fixed, not searched
     with pytest.raises(ValueError, match="likelihood"):
         DAEPTR(3, 4, 6, likelihood="poisson")
     with pytest.raises(ValueError, match="sampled decoder"):
@@ -218,8 +222,8 @@ def test_ease_scores_are_x_times_b_for_known_and_unknown_users():
         EASE(2, 2, 4, l2=0.0)
 
 
-@pytest.mark.parametrize("name", ["stacked_dae_ptr", "contractive_dae_ptr", "variational_dae_ptr",
-                                  "ease"])
+@pytest.mark.parametrize("name", ["multinomial_dae_ptr", "stacked_dae_ptr", "contractive_dae_ptr",
+                                  "variational_dae_ptr", "ease"])
 def test_every_variant_saves_and_reloads_with_the_same_scores(name, tmp_path):
     model = build(name, _posts(), num_users=2, num_items=2, num_tags=4,
                   **({} if name == "ease" else {"latent_dim": 3}))

@@ -452,10 +452,10 @@ def test_beyond_smoke_reuses_the_tables_runs_and_report_rebuilds_it(drive, tmp_p
     tree = tmp_path / "smoke"
     table_runs = {str(p.parent) for p in (tree / "table2").rglob("run.json")}
     drive("beyond", "--smoke", "--datasets=lastfm-core5",
-          "--rows=dae_ptr,dae_ptr_multinomial,variational_dae_ptr,ease,mp_ui",
+          "--rows=dae_ptr,multinomial_dae_ptr,variational_dae_ptr,ease,mp_ui",
           f"--output_dir={tmp_path}")
     frame = pd.read_csv(tree / "beyond.csv")
-    assert list(frame["row"]) == ["dae_ptr", "dae_ptr_multinomial", "variational_dae_ptr",
+    assert list(frame["row"]) == ["dae_ptr", "multinomial_dae_ptr", "variational_dae_ptr",
                                   "ease", "mp_ui"]
     assert (frame.loc[frame["row"] == "dae_ptr", "hit@3_vs_dae_ptr"] == 0).all()
     manifest = json.loads((tree / "beyond.manifest.json").read_text())
@@ -464,7 +464,8 @@ def test_beyond_smoke_reuses_the_tables_runs_and_report_rebuilds_it(drive, tmp_p
     assert len(list((tree / "beyond").rglob("run.json"))) == 3  # the other rows' own runs
     settings = manifest["context"]["used"]["lastfm-core5"]
     assert settings["variational_dae_ptr"]["sources"]["corruption"] == "tuned, from dae_ptr"
-    assert settings["dae_ptr_multinomial"]["hparams"]["likelihood"] == "multinomial"
+    assert "likelihood" not in settings["multinomial_dae_ptr"]["hparams"]  # fixed by the entry
+    assert settings["multinomial_dae_ptr"]["sources"]["learning_rate"] == "tuned, from dae_ptr"
     markdown = (tree / "beyond.md").read_text()
     from experiments import report
     kind, _, context, rows = report.runs.read_manifest(tree / "beyond.manifest.json")

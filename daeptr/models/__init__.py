@@ -31,6 +31,8 @@ REGISTRY = {
     "mp_ui": (Popularity, {"kind": "user_item"}),
     "cooc": (Popularity, {"kind": "cooc", "alpha": 0.5}),
     # Beyond the paper (issue: its future work and modern auto-encoders).
+    # The multinomial likelihood as its own entry, so that it is searched and committed apart.
+    "multinomial_dae_ptr": (DAEPTR, {"likelihood": "multinomial"}),
     "stacked_dae_ptr": (StackedDAEPTR, {}),
     "contractive_dae_ptr": (ContractiveDAEPTR, {}),
     "variational_dae_ptr": (VariationalDAEPTR, {}),
