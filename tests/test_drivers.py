@@ -463,7 +463,9 @@ def test_beyond_smoke_reuses_the_tables_runs_and_report_rebuilds_it(drive, tmp_p
     assert {pathlib.Path(p).resolve() for p in table_runs} <= used  # the Table's runs, reused
     assert len(list((tree / "beyond").rglob("run.json"))) == 3  # the other rows' own runs
     settings = manifest["context"]["used"]["lastfm-core5"]
-    assert settings["variational_dae_ptr"]["sources"]["corruption"] == "tuned, from dae_ptr"
+    # Its own validated c wins over DAE-PTR's; the rest comes from DAE-PTR.
+    assert settings["variational_dae_ptr"]["sources"]["corruption"] == "tuned"
+    assert settings["variational_dae_ptr"]["sources"]["learning_rate"] == "tuned, from dae_ptr"
     assert "likelihood" not in settings["multinomial_dae_ptr"]["hparams"]  # fixed by the entry
     assert settings["multinomial_dae_ptr"]["sources"]["learning_rate"] == "tuned, from dae_ptr"
     markdown = (tree / "beyond.md").read_text()
