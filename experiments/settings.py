@@ -118,7 +118,8 @@ def format_validated(data: dict) -> str:
 def resolve(name: str, label: str, request: Request) -> Settings:
     """The settings of model `name` on the data set `label` (`lastfm-core5`, `ml100k`).
 
-    A variant of DAE-PTR (a subclass of `DAEPTR`: stacked, contractive, variational) starts
+    A variant of DAE-PTR (any registry entry of `DAEPTR` or a subclass but `dae_ptr`
+    itself: multinomial, stacked, contractive, variational) starts
     from DAE-PTR's settings on that data set, whatever made them (its validated choices, a
     preset, `--hparam=dae_ptr.…`), each with "from dae_ptr" in its source, except the
     precision, the hardware's choice; the variant's own non-default settings override them.
