@@ -17,7 +17,9 @@ its result), atomically and last, after every other file of the run. A folder is
 if its record reads back and holds exactly the requested settings, fingerprint, mode and
 kind. Anything else (no record: an interrupted run; unreadable; different) is re-run from an
 empty folder, with one line saying which file and why, so no TensorBoard file of a killed
-run is added to. `overwrite` re-runs finished runs too.
+run is added to. A run that finished under another point of the same model and part (the
+same identity: a later search through an earlier search's choice) is copied, not trained
+again. `overwrite` re-runs finished runs too.
 
 One validation-only selection helper (`choose`), shared by `experiments.tune` and the
 retuning of `experiments.sweep` (Figure 4): never a test tag.
@@ -119,6 +121,18 @@ def stale_reason(run: Run) -> str | None:
     return None
 
 
+def finished_twin(run: Run) -> pathlib.Path | None:
+    """A finished folder of the same run (the same identity, hence the same digest) under
+    another point of the same model and part: a search that includes an earlier search's
+    chosen value names that point differently (`l2=0.001` beside `learning_rate=0.001`) but
+    runs nothing new there. None when there is none."""
+    for folder in sorted(run.point_dir.parent.glob(f"*/{run.dir.name}")):
+        if folder != run.dir and stale_reason(dataclasses.replace(
+                run, point_dir=folder.parent)) is None:
+            return folder
+    return None
+
+
 def execute(run: Run, *, overwrite: bool = False, prefix: str = "", verbose: int = 0,
             backup=None) -> tuple[dict, bool]:
     """(result, reused) of one run: its stored result if it finished with exactly these
@@ -126,6 +140,11 @@ def execute(run: Run, *, overwrite: bool = False, prefix: str = "", verbose: int
     evaluation (after `prefix`); `verbose=1` adds Keras' progress bar. With `backup` (a
     `daeptr.backup.Policy`) the run backs up as it says, and an interrupted run with a backup
     continues from it."""
+    if not run.dir.exists() and not overwrite:
+        twin = finished_twin(run)
+        if twin is not None:
+            logging.info("%sthe same run finished at another point, %s: copied", prefix, twin)
+            shutil.copytree(twin, run.dir)
     if run.dir.exists():
         reason = "--overwrite" if overwrite else stale_reason(run)
         if reason is None:

@@ -194,3 +194,28 @@ def test_a_new_training_setting_away_from_its_neutral_value_is_another_run(chang
     assert run.settings()["train"].items() >= changes.items()
     stored = json.loads(record.read_text())
     assert run.identity()["settings"] != stored["settings"]
+
+
+def test_a_search_through_an_earlier_searchs_choice_copies_that_run_instead_of_training_it(
+        drive, tmp_path, monkeypatch):
+    # A λ search at the learning rate an earlier search chose: its point l2=0.01 is the
+    # earlier point learning_rate=0.05 under another name, the same run.
+    common = ("tune", "--smoke", "--model=pitf", "--tuned=false", f"--output_dir={tmp_path}")
+    drive(*common, "--grid=learning_rate:0.01,0.05")
+    calls = []
+    real = runs.select
+    monkeypatch.setattr(runs, "select", lambda *a, **k: calls.append(a[2]) or real(*a, **k))
+    drive(*common, "--learning_rate=0.05", "--grid=l2:0.01,0.003")
+    assert [c.learning_rate for c in calls] == [0.05]  # only l2=0.003 trained
+    root = tmp_path / "smoke" / "tune" / "lastfm-core5" / "pitf"
+    earlier, = (root / "lastfm-core5" / "pitf" / "learning_rate=0.05").iterdir()
+    copied = root / "lastfm-core5" / "pitf" / "l2=0.01" / earlier.name
+    assert (json.loads((copied / runs.RECORD).read_text())
+            == json.loads((earlier / runs.RECORD).read_text()))
+    frame = pd.read_csv(root / "tune_l2.csv").set_index("l2")
+    lr_frame = pd.read_csv(root / "tune_learning_rate.csv").set_index("learning_rate")
+    assert frame.loc[0.01, "val_ndcg@3"] == lr_frame.loc[0.05, "val_ndcg@3"]
+    # A different run at another point is never taken for this one.
+    calls.clear()
+    drive(*common, "--learning_rate=0.02", "--grid=l2:0.01,0.003")
+    assert sorted(c.learning_rate for c in calls) == [0.02, 0.02]
