@@ -63,8 +63,9 @@ class Request:
     tuned: bool = True
     tuned_from: str | None = None
     validated: dict = dataclasses.field(default_factory=dict)  # read_validated()
-    # A figure preset's settings ({"*": for every model, model: for one}): above the tuned
-    # choices, below the run mode's small sizes and the command line.
+    # A figure preset's settings ({"*": for every model, model: for one, data set family or
+    # label ("ml10m", "lastfm-core10"): for every model on it}): above the tuned choices,
+    # below the run mode's small sizes and the command line.
     preset: dict = dataclasses.field(default_factory=dict)
 
 
@@ -164,8 +165,8 @@ def _own_settings(name: str, label: str, request: Request) -> Settings:
             chosen = request.validated.get(source_label, {}).get(name, {})
             for key, entry in chosen.items():
                 put({key: entry["value"]}, committed_source(entry, source))
-    put(request.preset.get("*", {}), "preset")
-    put(request.preset.get(name, {}), "preset")
+    for layer in ("*", name, dataset, label):  # the preset's layers, the narrowest last
+        put(request.preset.get(layer, {}), "preset")
     if request.mode != "full":
         put(SMALL[request.mode], request.mode)
     put(request.common, "flag")

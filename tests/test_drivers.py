@@ -147,18 +147,39 @@ def test_fig2_smoke_runs_the_preset_with_the_papers_model_and_each_data_sets_tra
     records = [json.loads(p.read_text()) for p in (tree / "sweeps" / "fig2").rglob("run.json")]
     schedules = {r["settings"]["data"]: r["settings"]["train"].get("schedule", "constant")
                  for r in records}
-    # Last.fm's validated cosine decay, ML10M's constant rate (experiments/validated.json)
+    # The preset's recipe per data set family: Last.fm's cosine decay, ML10M's constant rate
     assert schedules == {"lastfm-core5": "cosine", "ml10m-core5": "constant"}
     for record in records:
         settings = record["settings"]
-        # Each data set's validated rate; the paper's λ, which the preset sets over ML10M's 0.003.
-        rate = {"lastfm-core5": 0.01, "ml10m-core5": 0.003}[settings["data"]]
-        assert settings["train"]["learning_rate"] == rate and settings["hparams"]["l2"] == 0.01
+        # lr 0.01 on both, not ML10M's validated 0.003 (experiments/validated.json), and the
+        # paper's λ over each data set's validated one.
+        assert settings["train"]["learning_rate"] == 0.01 and settings["hparams"]["l2"] == 0.01
         assert settings["hparams"]["output_bias"] == "log_odds"  # no popularity plateau
+    patience = {r["settings"]["data"]: r["settings"]["train"]["patience"] for r in records}
+    assert patience["ml10m-core5"] == 1  # the smoke run's size wins over the preset's 20
     summary = (tree / "sweeps" / "fig2.md").read_text()
     assert "collapses at c = 1" in summary
     assert "Training: lastfm-core5: lr 0.01, cosine decay over 2 epochs" in summary
-    assert "ml10m-core5: constant lr 0.003, early stopping" in summary
+    assert "ml10m-core5: constant lr 0.01, early stopping" in summary
+
+
+def test_a_figure_presets_training_does_not_follow_the_tables_validated_choices(
+        drive, tmp_path, monkeypatch):
+    # A figure is one recipe: a changed validated choice for the tables leaves its runs as
+    # they are, so the committed figure's command reuses its records.
+    from experiments import settings
+
+    args = ("fig2", "--smoke", "--values=0.5", "--datasets=ml10m-core10", f"--output_dir={tmp_path}")
+    drive(*args)
+    first = {p.parent.name for p in tmp_path.rglob("run.json")}
+    validated = settings.read_validated()
+    validated["ml10m-core10"]["dae_ptr"]["learning_rate"] = {"value": 0.0005, "source": "x"}
+    validated["ml10m-core10"]["dae_ptr"]["schedule"] = {"value": "cosine", "source": "x"}
+    monkeypatch.setattr(settings, "read_validated", lambda path=None: validated)
+    drive(*args)
+    assert {p.parent.name for p in tmp_path.rglob("run.json")} == first
+    drive(*args, "--tuned")  # the tables' choices when asked for
+    assert len({p.parent.name for p in tmp_path.rglob("run.json")}) == 2
 
 
 def test_fig3_preset_keeps_k16_and_the_users_flags_win(drive, tmp_path):
