@@ -37,7 +37,12 @@ def promote(chosen: dict, validated_path, label: str, model: str,
     `fill_from`'s choices for the settings (label, model) still lacks, written."""
     data = json.loads(validated_path.read_text()) if validated_path.exists() else {}
     entry = data.setdefault(label, {}).setdefault(model, {})
-    entry.update(chosen)
+    for name, new in chosen.items():
+        old = entry.get(name)
+        # `chosen.json` holds every earlier search's choice too: a value committed from the
+        # same search keeps its committed source, which may carry a note after the command.
+        if not (old and old["value"] == new["value"] and old["source"].startswith(new["source"])):
+            entry[name] = new
     if fill_from is not None:
         donor = data.get(fill_from, {}).get(model)
         if not donor:

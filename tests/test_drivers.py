@@ -426,6 +426,31 @@ def test_promote_merges_a_reviewed_choice_into_the_validated_file(drive, tmp_pat
               f"--validated={validated}")
 
 
+def test_promote_keeps_the_note_on_an_earlier_searchs_value_and_takes_every_new_one(
+        drive, tmp_path):
+    # chosen.json keeps every search's choice: the lr of an earlier search, committed with a
+    # note after its command, comes back with the λ of a later one.
+    lr = {"value": 0.002, "source": "python -m experiments.tune --grid=learning_rate:0.001,0.002"}
+    l2 = {"value": 0.003, "source": "python -m experiments.tune --grid=l2:0.001,0.003"}
+    write_chosen(tmp_path, "lastfm-core10", "pitf", {"learning_rate": lr, "l2": l2})
+    validated = tmp_path / "validated.json"
+    noted = {**lr, "source": lr["source"] + " (revision 1; BUILD_NOTES.md)"}
+    committed = {"learning_rate": noted, "l2": {"value": 0.001, "source": "not searched"},
+                 "latent_dim": {"value": 64, "source": l2["source"]}}
+    validated.write_text(json.dumps({"lastfm-core10": {"pitf": committed}}))
+    drive("promote", "--smoke", "--dataset=lastfm-core10", "--model=pitf",
+          f"--output_dir={tmp_path}", f"--validated={validated}")
+    entry = json.loads(validated.read_text())["lastfm-core10"]["pitf"]
+    assert entry == {"learning_rate": noted, "l2": l2, "latent_dim": committed["latent_dim"]}
+    # The same value chosen by another search takes that search's command.
+    again = {**lr, "source": "python -m experiments.tune --grid=learning_rate:0.002,0.005"}
+    (tmp_path / "smoke" / "tune" / "lastfm-core10" / "pitf" / "chosen.json").write_text(
+        json.dumps({"learning_rate": again}))
+    drive("promote", "--smoke", "--dataset=lastfm-core10", "--model=pitf",
+          f"--output_dir={tmp_path}", f"--validated={validated}")
+    assert json.loads(validated.read_text())["lastfm-core10"]["pitf"]["learning_rate"] == again
+
+
 def test_promote_fills_in_what_a_search_under_tuned_from_held_fixed(drive, tmp_path):
     chosen = {"learning_rate": {"value": 0.002, "source": "python -m experiments.tune"}}
     write_chosen(tmp_path, "lastfm-core10", "pitf", chosen)
