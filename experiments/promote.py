@@ -15,6 +15,7 @@ no choice of its own for, so that the tables run at the settings the search chos
 from __future__ import annotations
 
 import json
+import re
 
 from absl import flags
 
@@ -31,6 +32,12 @@ FILL_FROM = flags.DEFINE_string(
     "settings this data set has none of (those the search held fixed under --tuned_from).")
 
 
+def _grid(source: str, name: str) -> str | None:
+    """The values a tune command searched for `name` (its `--grid=name:…`), if any."""
+    found = re.search(rf"--grid={re.escape(name)}:(\S+)", source)
+    return found.group(1).rstrip(",;") if found else None
+
+
 def promote(chosen: dict, validated_path, label: str, model: str,
             fill_from: str | None = None) -> dict:
     """The validated-settings file with `chosen` merged in for (label, model), and with
@@ -40,8 +47,10 @@ def promote(chosen: dict, validated_path, label: str, model: str,
     for name, new in chosen.items():
         old = entry.get(name)
         # `chosen.json` holds every earlier search's choice too: a value committed from the
-        # same search keeps its committed source, which may carry a note after the command.
-        if not (old and old["value"] == new["value"] and old["source"].startswith(new["source"])):
+        # same search (the same grid for it) keeps its committed source, which may carry a
+        # note or spell the command its own way.
+        if not (old and old["value"] == new["value"] and not old["source"].startswith("not searched")
+                and _grid(old["source"], name) == _grid(new["source"], name)):
             entry[name] = new
     if fill_from is not None:
         donor = data.get(fill_from, {}).get(model)

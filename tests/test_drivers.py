@@ -434,7 +434,8 @@ def test_promote_keeps_the_note_on_an_earlier_searchs_value_and_takes_every_new_
     l2 = {"value": 0.003, "source": "python -m experiments.tune --grid=l2:0.001,0.003"}
     write_chosen(tmp_path, "lastfm-core10", "pitf", {"learning_rate": lr, "l2": l2})
     validated = tmp_path / "validated.json"
-    noted = {**lr, "source": lr["source"] + " (revision 1; BUILD_NOTES.md)"}
+    noted = {**lr, "source": "python -m experiments.tune --tuned_from=lastfm-core5 "
+             "--grid=learning_rate:0.001,0.002, then --grid=patience:10 (revision 1; BUILD_NOTES.md)"}
     committed = {"learning_rate": noted, "l2": {"value": 0.001, "source": "not searched"},
                  "latent_dim": {"value": 64, "source": l2["source"]}}
     validated.write_text(json.dumps({"lastfm-core10": {"pitf": committed}}))
