@@ -27,8 +27,11 @@ def test_the_committed_file_gives_dae_ptr_its_validated_schedule_rate_and_patien
     core10 = resolve("pitf", "lastfm-core10", COMMITTED)  # searched under --tuned_from
     assert (core10.train["learning_rate"], core10.train["patience"]) == (0.001, 10)
     assert core10.sources["learning_rate"] == "tuned"
+    assert (core10.hparams["l2"], core10.hparams["latent_dim"]) == (0.001, 256)  # searched after
+    assert core10.sources["l2"] == core10.sources["latent_dim"] == "tuned"
     # What --fill_from committed says where it came from.
-    assert core10.sources["l2"] == core10.sources["latent_dim"] == "not searched: taken from lastfm-core5"
+    abnt = resolve("abnt", "ml10m-core5", COMMITTED)
+    assert abnt.sources["l2"] == "not searched: taken from lastfm-core5"
     lastfm = resolve("dae_ptr", "lastfm-core5", COMMITTED)
     assert (lastfm.train["learning_rate"], lastfm.train["schedule"], lastfm.train["epochs"],
             lastfm.train["patience"]) == (0.01, "cosine", 26, 4)
