@@ -30,8 +30,10 @@ def test_the_committed_file_gives_dae_ptr_its_validated_schedule_rate_and_patien
     assert (core10.hparams["l2"], core10.hparams["latent_dim"]) == (0.001, 256)  # searched after
     assert core10.sources["l2"] == core10.sources["latent_dim"] == "tuned"
     # What --fill_from committed says where it came from.
-    abnt = resolve("abnt", "ml10m-core5", COMMITTED)
-    assert abnt.sources["l2"] == "not searched: taken from lastfm-core5"
+    stacked = resolve("stacked_dae_ptr", "ml10m-core5", COMMITTED)
+    assert stacked.sources["hidden_activation"] == "not searched: taken from lastfm-core5"
+    assert resolve("abnt", "ml10m-core5", COMMITTED).sources["patience"] == (
+        "not searched: taken from pitf on ml10m-core10")
     lastfm = resolve("dae_ptr", "lastfm-core5", COMMITTED)
     assert (lastfm.train["learning_rate"], lastfm.train["schedule"], lastfm.train["epochs"],
             lastfm.train["patience"]) == (0.01, "cosine", 26, 4)
